@@ -1,0 +1,238 @@
+"""Ticket files: bit-packed masks + theta0 of the surviving weights, in safetensors (no pickle).
+
+Layout of a ticket (all tensors CPU, little-endian, safetensors):
+
+* ``mask/<name>``    uint8, the bool mask of parameter ``<name>`` flattened and bit-packed;
+* ``theta0/<name>``  the theta0 values of the *kept* weights of ``<name>``, 1-D, in flat order;
+* ``trained/<name>`` (optional) the trained values of the kept weights, same layout;
+* ``dense/<name>``   (optional) unmasked tensors stored whole (e.g. BN statistics, heads);
+* metadata ``colt_det`` = JSON with the shapes, ``arch``, ``dataset``, ``classes``, partition
+  scheme, ``num_partitions``, ``prune_ratio``, ``round``, ``sparsity``, ``seed``, toolkit version.
+
+Files are written atomically (temp file + rename) and never overwrite an existing file unless
+asked to. Loading never unpickles: a non-safetensors file is refused by its header alone.
+"""
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, Mapping, Optional
+
+import torch
+
+from ..version import __version__
+from .masks import Mask, sparsity
+
+_META_KEY = 'colt_det'
+_FORMAT = 'colt_det.ticket/1'
+
+
+class TicketError(ValueError):
+    """A ticket file that cannot be used; the message names the problem and the fix."""
+
+
+def pack_bits(mask: torch.Tensor) -> torch.Tensor:
+    """Bool tensor -> uint8 tensor of ``ceil(numel / 8)`` bytes (MSB first)."""
+    flat = mask.flatten().to(torch.uint8)
+    pad = (-flat.numel()) % 8
+    if pad:
+        flat = torch.cat([flat, flat.new_zeros(pad)])
+    weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
+    return (flat.view(-1, 8) * weights).sum(1, dtype=torch.uint8)
+
+
+def unpack_bits(packed: torch.Tensor, shape) -> torch.Tensor:
+    numel = 1
+    for s in shape:
+        numel *= int(s)
+    shifts = torch.arange(7, -1, -1, dtype=torch.uint8)
+    bits = (packed.view(-1, 1) >> shifts) & 1
+    flat = bits.flatten()
+    if flat.numel() < numel:
+        raise TicketError(f'packed mask too short for shape {tuple(shape)}: the ticket is corrupt')
+    return flat[:numel].bool().view(*shape)
+
+
+@dataclass
+class Ticket:
+    """A lottery ticket: masks, theta0 (and optionally trained weights) of the masked tensors."""
+
+    masks: Mask
+    theta0: Dict[str, torch.Tensor]
+    trained: Optional[Dict[str, torch.Tensor]] = None
+    dense: Dict[str, torch.Tensor] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def sparsity(self) -> float:
+        return sparsity(self.masks).overall
+
+
+def atomic_write_bytes(path: str, data: bytes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory + rename."""
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f'{path} exists and is never overwritten: choose another path')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp.')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the target appeared meanwhile: no race overwrites a ticket
+            os.link(tmp, path)
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: str, obj, overwrite: bool = True) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=2).encode('utf-8'), overwrite=overwrite)
+
+
+def update_json(path: str, **values) -> None:
+    """Merge ``values`` into the JSON object at ``path`` (created if missing), atomically."""
+    data = {}
+    if os.path.exists(path):
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+    data.update(values)
+    atomic_write_json(path, data)
+
+
+def save_ticket(path: str, masks: Mask, theta0: Optional[Mapping[str, torch.Tensor]],
+                trained: Optional[Mapping[str, torch.Tensor]] = None,
+                dense: Optional[Mapping[str, torch.Tensor]] = None,
+                meta: Optional[dict] = None, overwrite: bool = False) -> None:
+    """Write a ticket file atomically.
+
+    Args:
+        path (str): output ``.safetensors`` path; an existing file is an error unless
+            ``overwrite``.
+        masks (Mask): masks keyed by parameter name.
+        theta0 (Mapping[str, Tensor], optional): full theta0 tensors for (at least) every masked
+            name; None writes a mask-only file.
+        trained (Mapping[str, Tensor], optional): trained tensors for every masked name.
+        dense (Mapping[str, Tensor], optional): extra tensors stored whole.
+        meta (dict, optional): JSON-serialisable metadata.
+    """
+    from safetensors.torch import save
+
+    tensors = {}
+    shapes = {}
+    for name, m in masks.items():
+        m = m.cpu().bool()
+        shapes[name] = list(m.shape)
+        tensors[f'mask/{name}'] = pack_bits(m)
+        if theta0 is not None:
+            if name not in theta0:
+                raise ValueError(f'theta0 has no tensor for masked parameter {name!r}')
+            tensors[f'theta0/{name}'] = _kept(theta0[name], m)
+        if trained is not None:
+            tensors[f'trained/{name}'] = _kept(trained[name], m)
+    for name, t in (dense or {}).items():
+        tensors[f'dense/{name}'] = t.detach().cpu().contiguous()
+    info = dict(meta or {})
+    info.update(format=_FORMAT, version=__version__, shapes=shapes,
+                sparsity=sparsity(masks).overall, has_theta0=theta0 is not None,
+                has_trained=trained is not None)
+    data = save(tensors, metadata={_META_KEY: json.dumps(info)})
+    atomic_write_bytes(path, data, overwrite=overwrite)
+
+
+def check_safetensors_header(path: str) -> None:
+    """Refuse anything that is not a safetensors file, by reading its header bytes only."""
+    if not os.path.isfile(path):
+        raise TicketError(f'ticket {path} does not exist: pass the path of a .safetensors ticket')
+    size = os.path.getsize(path)
+    with open(path, 'rb') as f:
+        head = f.read(9)
+    if len(head) < 9:
+        raise TicketError(f'ticket {path} is empty or truncated ({size} bytes): re-export it')
+    (header_len, ) = struct.unpack('<Q', head[:8])
+    if head[8:9] == b'{' and header_len + 8 <= size:
+        return
+    if head[:2] == b'PK' or head[:1] == b'\x80':
+        raise TicketError(f'{path} is a pickle/torch.save file, not a safetensors ticket; it was '
+                          f'not loaded (pickle can run code): export a .safetensors ticket from '
+                          f'a trusted source')
+    raise TicketError(f'{path} is not a valid safetensors ticket (bad or truncated header): '
+                      f're-export or re-download it')
+
+
+def load_ticket(path: str) -> Ticket:
+    """Read a ticket written by :func:`save_ticket`; full-shape tensors, zeros where pruned."""
+    from safetensors import SafetensorError, safe_open
+
+    check_safetensors_header(path)
+    try:
+        with safe_open(path, framework='pt') as f:
+            raw_meta = (f.metadata() or {}).get(_META_KEY)
+            if raw_meta is None:
+                raise TicketError(f'{path} is a safetensors file but not a colt_det ticket '
+                                  f'(no {_META_KEY!r} metadata): pass a ticket from a COLT run')
+            meta = json.loads(raw_meta)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except SafetensorError as e:
+        raise TicketError(f'{path} is corrupt or truncated ({e}): re-export it') from e
+    masks, theta0, trained, dense = {}, {}, {}, {}
+    for name, shape in meta['shapes'].items():
+        m = unpack_bits(tensors[f'mask/{name}'], shape)
+        masks[name] = m
+        if meta.get('has_theta0', True):
+            theta0[name] = _scatter(tensors[f'theta0/{name}'], m, name, path)
+        if meta.get('has_trained'):
+            trained[name] = _scatter(tensors[f'trained/{name}'], m, name, path)
+    for k, t in tensors.items():
+        if k.startswith('dense/'):
+            dense[k[len('dense/'):]] = t
+    return Ticket(masks=masks, theta0=theta0, trained=trained or None, dense=dense, meta=meta)
+
+
+def _scatter(values: torch.Tensor, mask: torch.Tensor, name: str, path: str) -> torch.Tensor:
+    kept = int(mask.sum())
+    if values.numel() != kept:
+        raise TicketError(f'{path}: {name} stores {values.numel()} values but its mask keeps '
+                          f'{kept}: the ticket is corrupt, re-export it')
+    out = torch.zeros(mask.numel(), dtype=values.dtype)
+    out[mask.flatten()] = values
+    return out.view(mask.shape)
+
+
+def _kept(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return values.detach().cpu().flatten()[mask.flatten()].contiguous()
+
+
+def save_mask(path: str, mask: Mask, meta: Optional[dict] = None,
+              overwrite: bool = False) -> None:
+    """A mask-only file (a partition's mask between pruning and intersection)."""
+    save_ticket(path, mask, theta0=None, meta=dict(meta or {}, kind='mask'), overwrite=overwrite)
+
+
+def load_mask(path: str) -> Mask:
+    return load_ticket(path).masks
+
+
+def check_ticket_fits(ticket: Ticket, named_shapes: Mapping[str, torch.Size],
+                      what: str = 'model') -> None:
+    """Raise TicketError listing every masked name missing from / mis-shaped in ``what``."""
+    missing = [n for n in ticket.masks if n not in named_shapes]
+    wrong = [f'{n}: ticket {tuple(m.shape)} vs {what} {tuple(named_shapes[n])}'
+             for n, m in ticket.masks.items()
+             if n in named_shapes and tuple(m.shape) != tuple(named_shapes[n])]
+    if missing or wrong:
+        arch = ticket.meta.get('arch', '?')
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} ticket layer(s) not in the {what}, e.g. {missing[:3]}')
+        if wrong:
+            parts.append(f'{len(wrong)} shape mismatch(es), e.g. {wrong[:3]}')
+        raise TicketError(f'ticket (arch={arch}) does not fit the {what}: ' + '; '.join(parts) +
+                          ': use a ticket found for the same architecture and depth')

@@ -1,0 +1,185 @@
+"""Deterministic generator of the built-in demo data (no downloads).
+
+* A VOC-format detection set (``VOCdevkit/VOC2007/{JPEGImages,Annotations,ImageSets/Main}``):
+  10 classes, each a shape in its own colour, several objects per image on a noisy background.
+* An ImageFolder classification set (``train/ val/ test/<class>/*.png``): 10 shape classes with
+  random colours, positions and sizes.
+"""
+import math
+import os
+import os.path as osp
+import random
+from typing import List, Sequence, Tuple
+
+from PIL import Image, ImageDraw, ImageFilter
+
+SHAPES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hbar', 'vbar', 'star',
+          'chevron')
+DET_COLORS = {
+    'circle': (220, 40, 40), 'square': (40, 170, 40), 'triangle': (40, 60, 220),
+    'diamond': (230, 200, 30), 'cross': (200, 40, 200), 'ring': (30, 200, 210),
+    'hbar': (250, 130, 20), 'vbar': (120, 60, 20), 'star': (240, 240, 240),
+    'chevron': (20, 20, 20)
+}
+DET_CLASSES = tuple(SHAPES)
+CLS_CLASSES = tuple(SHAPES)
+
+
+def _polygon(shape: str, cx: float, cy: float, r: float) -> List[Tuple[float, float]]:
+    if shape == 'triangle':
+        return [(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)]
+    if shape == 'diamond':
+        return [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
+    if shape == 'star':
+        pts = []
+        for k in range(10):
+            rad = r if k % 2 == 0 else r * 0.45
+            a = -math.pi / 2 + k * math.pi / 5
+            pts.append((cx + rad * math.cos(a), cy + rad * math.sin(a)))
+        return pts
+    if shape == 'chevron':
+        t = r * 0.5
+        return [(cx - r, cy - r), (cx, cy), (cx + r, cy - r), (cx + r, cy - r + t),
+                (cx, cy + t), (cx - r, cy - r + t)]
+    raise KeyError(shape)
+
+
+def draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: Sequence[float], color) -> None:
+    """Draw ``shape`` filling ``box`` = (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+    if shape == 'circle':
+        draw.ellipse(box, fill=color)
+    elif shape == 'square':
+        draw.rectangle(box, fill=color)
+    elif shape == 'ring':
+        draw.ellipse(box, outline=color, width=max(2, int(r * 0.35)))
+    elif shape == 'cross':
+        t = r * 0.35
+        draw.rectangle((x0, cy - t, x1, cy + t), fill=color)
+        draw.rectangle((cx - t, y0, cx + t, y1), fill=color)
+    elif shape == 'hbar':
+        draw.rectangle((x0, cy - r * 0.3, x1, cy + r * 0.3), fill=color)
+    elif shape == 'vbar':
+        draw.rectangle((cx - r * 0.3, y0, cx + r * 0.3, y1), fill=color)
+    else:
+        draw.polygon(_polygon(shape, cx, cy, r), fill=color)
+
+
+def _tight_box(shape: str, box: Sequence[float]) -> Tuple[int, int, int, int]:
+    """The visible extent of the drawn shape (bars are thin in one direction)."""
+    x0, y0, x1, y1 = box
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+    if shape == 'hbar':
+        y0, y1 = cy - r * 0.3, cy + r * 0.3
+    elif shape == 'vbar':
+        x0, x1 = cx - r * 0.3, cx + r * 0.3
+    elif shape == 'chevron':
+        y1 = cy + r * 0.5
+    return int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))
+
+
+def _background(rng: random.Random, w: int, h: int) -> Image.Image:
+    base = tuple(rng.randint(90, 170) for _ in range(3))
+    img = Image.new('RGB', (w, h), base)
+    d = ImageDraw.Draw(img)
+    for _ in range(6):  # soft clutter so the task is not trivial
+        x, y = rng.randint(0, w), rng.randint(0, h)
+        s = rng.randint(4, max(5, w // 6))
+        c = tuple(min(255, max(0, b + rng.randint(-35, 35))) for b in base)
+        d.ellipse((x - s, y - s, x + s, y + s), fill=c)
+    return img.filter(ImageFilter.GaussianBlur(1.5))
+
+
+def _voc_xml(name: str, w: int, h: int, objects) -> str:
+    objs = ''.join(
+        f'  <object>\n    <name>{cls}</name>\n    <pose>Unspecified</pose>\n'
+        f'    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n'
+        f'      <xmin>{x0 + 1}</xmin>\n      <ymin>{y0 + 1}</ymin>\n'
+        f'      <xmax>{x1}</xmax>\n      <ymax>{y1}</ymax>\n    </bndbox>\n  </object>\n'
+        for cls, (x0, y0, x1, y1) in objects)
+    return (f'<annotation>\n  <folder>VOC2007</folder>\n  <filename>{name}.jpg</filename>\n'
+            f'  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n'
+            f'    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n{objs}</annotation>\n')
+
+
+def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size: int = 128,
+             min_objects: int = 2, max_objects: int = 4, seed: int = 0) -> str:
+    """Write the VOC-format demo detection set; returns the ``VOCdevkit`` path."""
+    rng = random.Random(seed)
+    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
+    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    splits = {'trainval': [], 'test': []}
+    for idx in range(num_train + num_test):
+        name = f'{idx:06d}'
+        img = _background(rng, img_size, img_size)
+        draw = ImageDraw.Draw(img)
+        placed: List[Tuple[int, int, int, int]] = []
+        objects = []
+        for _ in range(rng.randint(min_objects, max_objects)):
+            for _try in range(30):  # rejection-sample boxes that barely overlap
+                s = rng.randint(img_size // 6, img_size // 3)
+                x0, y0 = rng.randint(1, img_size - s - 2), rng.randint(1, img_size - s - 2)
+                box = (x0, y0, x0 + s, y0 + s)
+                if all(_iou(box, p) < 0.05 for p in placed):
+                    break
+            else:
+                continue
+            cls = rng.choice(DET_CLASSES)
+            draw_shape(draw, cls, box, DET_COLORS[cls])
+            placed.append(box)
+            objects.append((cls, _tight_box(cls, box)))
+        img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=95)
+        with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
+            f.write(_voc_xml(name, img_size, img_size, objects))
+        splits['trainval' if idx < num_train else 'test'].append(name)
+    for split, names in splits.items():
+        with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+    return osp.join(out_dir, 'VOCdevkit')
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def make_imagefolder(out_dir: str, per_class=(150, 30, 60), img_size: int = 32,
+                     seed: int = 0) -> str:
+    """Write the ImageFolder demo set with ``per_class`` = (train, val, test) images/class."""
+    rng = random.Random(seed)
+    for split, n in zip(('train', 'val', 'test'), per_class):
+        for cls in CLS_CLASSES:
+            d = osp.join(out_dir, split, cls)
+            os.makedirs(d, exist_ok=True)
+            for k in range(n):
+                img = _background(rng, img_size, img_size)
+                s = rng.randint(img_size // 2, img_size - 6)
+                x0, y0 = rng.randint(1, img_size - s - 1), rng.randint(1, img_size - s - 1)
+                color = tuple(rng.choice((rng.randint(0, 60), rng.randint(190, 255)))
+                              for _ in range(3))
+                draw_shape(ImageDraw.Draw(img), cls, (x0, y0, x0 + s, y0 + s), color)
+                img.save(osp.join(d, f'{k:05d}.png'))
+    return out_dir
+
+
+def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
+    """Generate the demo data under ``data_root`` unless a finished copy is there.
+
+    A ``.done`` marker is written last, so an interrupted generation is redone, not trusted.
+    """
+    if kind in ('det', 'both'):
+        marker = osp.join(data_root, 'voc', '.done')
+        if not osp.exists(marker):
+            make_voc(osp.join(data_root, 'voc'))
+            open(marker, 'w').close()
+    if kind in ('cls', 'both'):
+        marker = osp.join(data_root, 'cls', '.done')
+        if not osp.exists(marker):
+            make_imagefolder(osp.join(data_root, 'cls'))
+            open(marker, 'w').close()
+    return data_root

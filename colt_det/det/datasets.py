@@ -1,0 +1,115 @@
+"""Class-partitioned detection datasets that keep the global label space.
+
+:class:`ClassPartitionDetDataset` wraps any MMDetection dataset (``VOCDataset``, a
+``ConcatDataset`` of VOC07+12, a ``RepeatDataset`` of either) and keeps the images of one
+partition's classes. Labels stay the *global* ones (a VOC partition still predicts 20 classes), so
+the metric's class names and the detector head are the same for every partition.
+
+Objects of other partitions in a kept image follow ``policy``:
+
+* ``'ignore'`` (default): they become ignored regions (``ignore_flag=1``), so they are neither
+  foreground nor forced to be background (set the assigners' ``ignore_iof_thr`` to use them);
+* ``'drop'``: they are removed (they look like background);
+* ``'exclusive'``: only images whose objects all belong to the partition are kept.
+
+Images left with no object of the partition are dropped.
+"""
+import copy
+import random
+from typing import Dict, List, Sequence, Tuple
+
+from mmengine.dataset import ConcatDataset, RepeatDataset
+from mmengine.registry import DATASETS
+from torch.utils.data import Dataset
+
+POLICIES = ('ignore', 'drop', 'exclusive')
+
+
+def leaf_of(dataset, idx: int) -> Tuple[object, int]:
+    """The innermost dataset holding sample ``idx`` of a Concat/Repeat wrapper, and its index."""
+    while isinstance(dataset, (ConcatDataset, RepeatDataset)):
+        if isinstance(dataset, ConcatDataset):
+            d, idx = dataset._get_ori_dataset_idx(idx)
+            dataset = dataset.datasets[d]
+        else:
+            idx = dataset._get_ori_dataset_idx(idx)
+            dataset = dataset.dataset
+    return dataset, idx
+
+
+@DATASETS.register_module()
+class ClassPartitionDetDataset(Dataset):
+    """The images and objects of one COLT partition of a detection dataset.
+
+    Args:
+        dataset (dict | Dataset): the full dataset (any mmdet dataset with ``get_data_info``).
+        classes (Sequence[str]): the partition's class names (a subset of the dataset's).
+        policy (str): what to do with other partitions' objects: ``'ignore'``, ``'drop'`` or
+            ``'exclusive'``.
+        test_mode (bool): no retry on pipeline failures (validation/test).
+    """
+
+    def __init__(self, dataset, classes: Sequence[str], policy: str = 'ignore',
+                 test_mode: bool = False) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f'partition policy must be one of {POLICIES}, got {policy!r}')
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        self.metainfo = copy.deepcopy(self.dataset.metainfo)
+        all_classes = list(self.metainfo['classes'])
+        unknown = [c for c in classes if c not in all_classes]
+        if unknown:
+            raise ValueError(f'partition classes {unknown} are not dataset classes '
+                             f'{all_classes}: fix colt.partition_groups or the metainfo')
+        self.classes = list(classes)
+        self.policy = policy
+        self.test_mode = test_mode
+        self.keep_labels = {all_classes.index(c) for c in classes}
+        self.indices: List[int] = []
+        objects = 0
+        for idx in range(len(self.dataset)):
+            instances = self.dataset.get_data_info(idx)['instances']
+            kept = self._filter(instances)
+            if kept is None:
+                continue
+            self.indices.append(idx)
+            objects += sum(1 for i in kept if i['bbox_label'] in self.keep_labels)
+        if not self.indices:
+            raise ValueError(f'partition {self.classes} has no images under policy '
+                             f'{policy!r}: use fewer partitions, another policy or more data')
+        self.stats = dict(classes=self.classes, images=len(self.indices), objects=objects,
+                          policy=policy)
+
+    def _filter(self, instances: List[dict]):
+        """The instances as this partition sees them, or None if the image is not used."""
+        own = [i for i in instances if i['bbox_label'] in self.keep_labels]
+        if not own:
+            return None
+        if self.policy == 'exclusive':
+            return instances if len(own) == len(instances) else None
+        if self.policy == 'drop':
+            return own
+        out = []
+        for inst in instances:
+            if inst['bbox_label'] not in self.keep_labels:
+                inst = dict(inst, ignore_flag=1)
+            out.append(inst)
+        return out
+
+    def get_data_info(self, idx: int) -> Dict:
+        info = copy.deepcopy(self.dataset.get_data_info(self.indices[idx]))
+        info['instances'] = self._filter(info['instances'])
+        return info
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, idx: int):
+        for _ in range(10):
+            leaf, leaf_idx = leaf_of(self.dataset, self.indices[idx])
+            info = copy.deepcopy(leaf.get_data_info(leaf_idx))
+            info['instances'] = self._filter(info['instances'])
+            data = leaf.pipeline(info)
+            if data is not None or self.test_mode:
+                return data
+            idx = random.randrange(len(self))  # a transform rejected the sample: take another
+        raise RuntimeError(f'pipeline returned None for 10 samples of partition {self.classes}')

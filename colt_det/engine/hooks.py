@@ -1,0 +1,145 @@
+"""ColtHook: rewinds, masks and prunes the model of one COLT stage inside an MMEngine Runner."""
+import math
+import os.path as osp
+from typing import Dict, Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from ..core import (MaskEnforcer, PrunableSpec, apply_mask, load_mask, update_json,
+                    magnitude_prune, ones_mask, rewind, save_mask, sparsity)
+from ..core.apply import unwrap
+from .state import load_state
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN/inf during a stage; the stage is stopped, earlier tickets are kept."""
+
+
+@HOOKS.register_module()
+class ColtHook(Hook):
+    """Applies a COLT mask during one training stage and prunes at its end.
+
+    At the start of a fresh stage (not a resumed one) the model is rewound to theta0 and the mask
+    is applied; after every optimizer step pruned weights are set back to exactly zero; after
+    training, ``prune_ratio`` of the remaining prunable weights are pruned by magnitude and the
+    new mask is written to ``out_mask``. Validation metrics of the stage are written to
+    ``out_result``.
+
+    Args:
+        prunable (dict): :class:`~colt_det.core.PrunableSpec` options (which weights are masked).
+        mask (str, optional): mask file to train with; None means nothing pruned yet.
+        theta0 (str, optional): safetensors state to rewind to before training.
+        prune_ratio (float, optional): fraction to prune after training; None: do not prune.
+        prune_scope (str): ``'global'`` or ``'layer'`` magnitude pruning.
+        out_mask (str, optional): where to write the pruned mask.
+        out_result (str, optional): where to write ``{"metrics": ..., "sparsity": ...}``.
+        check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss.
+    """
+
+    priority = 'ABOVE_NORMAL'  # before CheckpointHook, so checkpoints hold masked weights
+
+    def __init__(self,
+                 prunable: Optional[dict] = None,
+                 mask: Optional[str] = None,
+                 theta0: Optional[str] = None,
+                 prune_ratio: Optional[float] = None,
+                 prune_scope: str = 'global',
+                 out_mask: Optional[str] = None,
+                 out_result: Optional[str] = None,
+                 check_finite_loss: bool = True) -> None:
+        self.spec = PrunableSpec.from_cfg(prunable)
+        self.mask_path = mask
+        self.theta0_path = theta0
+        self.prune_ratio = prune_ratio
+        self.prune_scope = prune_scope
+        self.out_mask = out_mask
+        self.out_result = out_result
+        self.check_finite_loss = check_finite_loss
+        self.mask: Dict[str, torch.Tensor] = {}
+        self.enforcer: Optional[MaskEnforcer] = None
+        self.metrics: dict = {}
+        self.test_metrics: dict = {}
+
+    def _prepare(self, runner) -> None:
+        model = unwrap(runner.model)
+        names = self.spec.select(model)
+        if self.mask_path:
+            self.mask = load_mask(self.mask_path)
+            missing = sorted(set(names) - set(self.mask))
+            extra = sorted(set(self.mask) - set(names))
+            if missing or extra:
+                raise ValueError(f'mask {self.mask_path} does not cover the prunable set: '
+                                 f'missing {missing[:3]}, extra {extra[:3]}; use the same '
+                                 f'prunable settings as the run that wrote it')
+        else:
+            self.mask = ones_mask(model, names)
+        self.enforcer = MaskEnforcer(model, self.mask)
+
+    def before_train(self, runner) -> None:
+        self._prepare(runner)
+        model = unwrap(runner.model)
+        resumed = runner.iter > 0
+        if self.theta0_path and not resumed:
+            # rewinding a resumed stage would throw away its progress
+            rewind(model, load_state(self.theta0_path), required=list(self.mask))
+        apply_mask(model, self.mask)
+        report = sparsity(self.mask)
+        runner.logger.info(f'[colt] training with {len(self.mask)} masked layers, sparsity '
+                           f'{report.overall:.2%}' + (' (resumed)' if resumed else ''))
+
+    def before_val(self, runner) -> None:
+        # runner.val()/test() without train(): still evaluate the masked model
+        if self.enforcer is None:
+            self._prepare(runner)
+            apply_mask(unwrap(runner.model), self.mask)
+
+    before_test = before_val
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.check_finite_loss and outputs:
+            loss = outputs.get('loss')
+            value = float(loss.detach()) if isinstance(loss, torch.Tensor) else loss
+            if value is not None and not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f'loss is {value} at iteration {runner.iter}: stage stopped, earlier '
+                    f'tickets are kept; lower the learning rate or check the data')
+        self.enforcer.step()
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        self.metrics = dict(metrics or {})
+
+    def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        self.test_metrics = dict(metrics or {})
+        self._write_result(runner)
+
+    def after_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        if self.prune_ratio is not None and self.out_mask and runner.rank == 0:
+            params = dict(model.named_parameters())
+            new_mask = magnitude_prune({n: params[n] for n in self.mask}, self.mask,
+                                       self.prune_ratio, self.prune_scope)
+            if not osp.exists(self.out_mask):
+                save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.prune_ratio))
+            runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} '
+                               f'-> {self.out_mask}')
+        self._write_result(runner)
+
+    def _write_result(self, runner) -> None:
+        if self.out_result and runner.rank == 0:
+            update_json(self.out_result, metrics=_floats(self.metrics),
+                        test_metrics=_floats(self.test_metrics),
+                        sparsity=sparsity(self.mask).overall, iters=runner.iter)
+
+
+def _floats(metrics: dict) -> dict:
+    out = {}
+    for k, v in metrics.items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+

@@ -1,0 +1,355 @@
+"""The COLT / IMP / random-ticket search, driven stage by stage through MMEngine Runners.
+
+A search is a sequence of *stages*, each one ordinary MMEngine training run in its own folder::
+
+    work_dir/
+      theta0.safetensors                  shared initial state (seeded)
+      rounds/round_01/part_0/ ...         partition 0 of round 1: checkpoints, mask, result.json
+      tickets/round_01.safetensors        intersection of the round's partition masks + theta0
+      final/                              final ticket trained on all classes
+      tickets/final.safetensors           final mask + theta0 + trained values
+      final_masked.pth                    mask-applied checkpoint (mmdet/mmengine tools load it)
+      colt_summary.json                   rounds, sparsity, metrics, seconds
+
+Progress lives in those files only, so ``resume`` simply skips finished stages and lets MMEngine
+resume an unfinished one from its last checkpoint. A ticket of an earlier round is never
+overwritten. COLT is N >= 2 partitions; IMP is the same loop with N = 1 on all classes.
+"""
+import copy
+import glob
+import json
+import os
+import os.path as osp
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import MODELS
+from mmengine.runner import Runner, set_random_seed
+
+from ..core import (PrunableSpec, atomic_write_json, intersect, update_json, load_mask, load_ticket,
+                    magnitude_prune, ones_mask, overlap_report, partition_classes,
+                    random_mask_like, save_ticket, sparsity, vote)
+from ..version import __version__
+from ..core.apply import state_of, unwrap
+from .state import load_state, save_masked_checkpoint, save_state
+from .tasks import get_task
+
+
+@dataclass
+class ColtSettings:
+    """The ``colt = dict(...)`` block of a config (see docs/config.md)."""
+
+    method: str = 'colt'  # 'colt' | 'imp' | 'random'
+    task: str = 'cls'  # 'cls' | 'det'
+    num_partitions: int = 2
+    partition_scheme: str = 'contiguous'  # 'contiguous' | 'random' | 'explicit'
+    partition_groups: Optional[list] = None
+    prune_ratio: float = 0.2
+    prune_scope: str = 'global'  # 'global' | 'layer'
+    target_sparsity: float = 0.8
+    max_rounds: int = 30
+    min_keep: Optional[int] = None  # keep a weight kept by >= k partitions (None: all N)
+    prunable: dict = field(default_factory=dict)
+    seed: int = 0
+    final_train: bool = True
+    final_train_cfg: Optional[dict] = None
+    random_from: Optional[str] = None  # method='random': ticket whose per-layer sparsity to copy
+    keep_stage_checkpoints: bool = False
+    metric_key: Optional[str] = None
+    partition_policy: str = 'ignore'  # detection: 'ignore' | 'drop' | 'exclusive'
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'ColtSettings':
+        cfg = dict(cfg or {})
+        unknown = set(cfg) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f'unknown colt option(s) {sorted(unknown)}: valid options are '
+                             f'{sorted(cls.__dataclass_fields__)}')
+        s = cls(**{k: (v.to_dict() if isinstance(v, ConfigDict) else v) for k, v in cfg.items()})
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        if self.method not in ('colt', 'imp', 'random', 'dense'):
+            raise ValueError(f"colt.method must be 'colt', 'imp', 'random' or 'dense', got "
+                             f"{self.method!r}")
+        for name in ('prune_ratio', 'target_sparsity'):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 < v < 1.0:
+                raise ValueError(f'colt.{name} must be in (0, 1), got {v!r}: e.g. '
+                                 f'{name}=0.2' if name == 'prune_ratio' else
+                                 f'colt.{name} must be in (0, 1), got {v!r}: e.g. {name}=0.8')
+        if not isinstance(self.num_partitions, int) or self.num_partitions < 1:
+            raise ValueError(f'colt.num_partitions must be an integer >= 1, got '
+                             f'{self.num_partitions!r}: use 2 for COLT, 1 for IMP')
+        if self.method == 'imp' and self.num_partitions != 1:
+            raise ValueError("colt.method='imp' needs num_partitions=1 (IMP trains on all data)")
+        if self.method == 'random' and not self.random_from:
+            raise ValueError("colt.method='random' needs random_from='<ticket>.safetensors' "
+                             "(the ticket whose per-layer sparsity the random mask copies)")
+        if self.max_rounds < 1:
+            raise ValueError(f'colt.max_rounds must be >= 1, got {self.max_rounds}')
+        PrunableSpec.from_cfg(self.prunable)
+
+
+class SearchError(RuntimeError):
+    """A search that cannot start or go on; the message says how to fix it."""
+
+
+class ColtSearch:
+    """Runs a COLT/IMP/random search described by an MMEngine config with a ``colt`` block.
+
+    Args:
+        cfg (Config): full MMEngine config (model, dataloaders, train_cfg, ...) + ``colt``.
+        resume (bool): continue the search found in ``cfg.work_dir``.
+    """
+
+    def __init__(self, cfg: Config, resume: bool = False) -> None:
+        if 'colt' not in cfg:
+            raise SearchError('config has no colt = dict(...) block: add one (see configs/)')
+        self.cfg = cfg
+        self.s = ColtSettings.from_cfg(cfg.colt)
+        self.task = get_task(self.s.task, self.s.partition_policy)
+        self.work_dir = osp.abspath(cfg.work_dir)
+        self.resume = resume
+        self.metric_key = self.s.metric_key or self.task.metric_key
+        self.theta0_path = osp.join(self.work_dir, 'theta0.safetensors')
+        self.summary_path = osp.join(self.work_dir, 'colt_summary.json')
+
+    # ----------------------------------------------------------------------------- paths
+    def ticket_path(self, r: int) -> str:
+        return osp.join(self.work_dir, 'tickets', f'round_{r:02d}.safetensors')
+
+    def stage_dir(self, r: int, i: int) -> str:
+        return osp.join(self.work_dir, 'rounds', f'round_{r:02d}', f'part_{i}')
+
+    # ----------------------------------------------------------------------------- run
+    def run(self) -> dict:
+        """Run (or resume) the whole search; returns the summary dict."""
+        self._check_work_dir()
+        os.makedirs(self.work_dir, exist_ok=True)
+        classes = self.task.class_names(self.cfg)
+        n = 1 if self.s.method in ('imp', 'random', 'dense') else self.s.num_partitions
+        groups = partition_classes(classes, n, self.s.partition_scheme, self.s.seed,
+                                   self.s.partition_groups)
+
+        self.groups, self.classes = groups, classes
+        self._make_theta0()
+        self._progress(f'{self.s.method.upper()} search: {len(groups)} partition(s) '
+                       f'{[len(g) for g in groups]} classes, p={self.s.prune_ratio}, target '
+                       f'sparsity {self.s.target_sparsity:.0%}, work dir {self.work_dir}')
+
+        rounds: List[dict] = []
+        if self.s.method == 'random':
+            mask_path = self._random_ticket()
+        elif self.s.method == 'dense':
+            mask_path = None  # the same final schedule, nothing pruned: the dense reference
+        else:
+            mask_path = self._search_rounds(rounds)
+        final = self._final(mask_path) if self.s.final_train else None
+        summary = self._write_summary(rounds, final)
+        return summary
+
+    def _check_work_dir(self) -> None:
+        if self.resume:
+            if not osp.exists(self.theta0_path):
+                raise SearchError(f'--resume: no search found in {self.work_dir} (no '
+                                  f'theta0.safetensors): run without --resume to start one')
+            return
+        if osp.exists(self.theta0_path):
+            raise SearchError(f'{self.work_dir} already holds a search: pass --resume to '
+                              f'continue it, or choose another --work-dir (nothing is '
+                              f'overwritten)')
+
+    def _progress(self, msg: str) -> None:
+        print(f'[colt] {msg}', flush=True)
+
+    # ----------------------------------------------------------------------------- theta0
+    def _make_theta0(self) -> None:
+        if osp.exists(self.theta0_path):
+            return
+        set_random_seed(self.s.seed, deterministic=False)
+        with self.task.scope(self.cfg):
+            model = MODELS.build(copy.deepcopy(self.cfg.model))
+        if hasattr(model, 'init_weights'):
+            model.init_weights()
+        self.task.load_init(self.cfg, model)
+        save_state(self.theta0_path, model)
+        self._progress(f'theta0 (seed {self.s.seed}) -> {self.theta0_path}')
+
+    def prunable_names(self) -> List[str]:
+        theta0 = load_state(self.theta0_path)
+        with self.task.scope(self.cfg):
+            model = MODELS.build(copy.deepcopy(self.cfg.model))
+        names = PrunableSpec.from_cfg(self.s.prunable).select(model)
+        missing = [k for k in names if k not in theta0]
+        if missing:
+            raise SearchError(f'theta0 lacks prunable parameters {missing[:3]}: the config '
+                              f'model changed since this search started; use a new --work-dir')
+        return names
+
+    # ----------------------------------------------------------------------------- rounds
+    def _search_rounds(self, rounds: List[dict]) -> Optional[str]:
+        mask_path, current = None, 0.0
+        for r in range(1, self.s.max_rounds + 1):
+            if current >= self.s.target_sparsity - 1e-9:
+                break
+            ticket = self.ticket_path(r)
+            t0 = time.time()
+            parts = []
+            for i, group in enumerate(self.groups):
+                sdir = self.stage_dir(r, i)
+                out_mask = osp.join(sdir, 'mask.safetensors')
+                if not osp.exists(out_mask) and not osp.exists(ticket):
+                    self._progress(f'round {r} partition {i + 1}/{len(self.groups)}: '
+                                   f'{len(group)} classes, training ...')
+                    self._run_stage(sdir, mask_path, group, prune=True)
+                parts.append(self._stage_record(sdir, i, group))
+            if not osp.exists(ticket):
+                masks = [load_mask(osp.join(self.stage_dir(r, i), 'mask.safetensors'))
+                         for i in range(len(self.groups))]
+                k = self.s.min_keep or len(masks)
+                new_mask = intersect(masks) if k == len(masks) else vote(masks, k)
+                overlap = overlap_report(masks)
+                new_sparsity = sparsity(new_mask).overall
+                if new_sparsity <= current + 1e-12:
+                    raise SearchError(f'round {r} pruned nothing (sparsity stays '
+                                      f'{current:.2%}): raise prune_ratio')
+                theta0 = load_state(self.theta0_path)
+                save_ticket(ticket, new_mask, theta0, meta=self._meta(
+                    round=r, overlap=overlap, seconds=sum(p['seconds'] for p in parts),
+                    per_layer_sparsity=sparsity(new_mask).per_layer))
+                if not self.s.keep_stage_checkpoints:
+                    for i in range(len(self.groups)):
+                        _remove_checkpoints(self.stage_dir(r, i))
+            meta = load_ticket(ticket).meta
+            current = meta['sparsity']
+            rounds.append(dict(round=r, sparsity=current, seconds=meta['seconds'],
+                               partitions=parts,
+                               overlap=dict(mean_jaccard=meta['overlap']['mean_jaccard'])))
+            metrics = ', '.join(f'{p["metric"]:.3f}' if p['metric'] is not None else 'n/a'
+                                for p in parts)
+            self._progress(f'round {r} done: sparsity {current:.2%}, partition '
+                           f'{self.metric_key} [{metrics}], mean Jaccard '
+                           f'{meta["overlap"]["mean_jaccard"]:.3f}, {meta["seconds"]:.0f} s '
+                           f'({time.time() - t0:.0f} s this run)')
+            self._write_summary(rounds, None)
+            mask_path = ticket
+        if current < self.s.target_sparsity - 1e-9:
+            self._progress(f'stopped at max_rounds={self.s.max_rounds} with sparsity '
+                           f'{current:.2%} < target {self.s.target_sparsity:.0%}')
+        return mask_path
+
+    def _stage_record(self, sdir: str, i: int, group: List[str]) -> dict:
+        res = _read_json(osp.join(sdir, 'result.json'))
+        return dict(index=i, classes=list(group),
+                    metric=res.get('metrics', {}).get(self.metric_key),
+                    seconds=res.get('seconds', 0.0))
+
+    def _meta(self, **extra) -> dict:
+        return dict(arch=self.task.arch_name(self.cfg), dataset=self.task.dataset_name(self.cfg),
+                    classes=list(self.classes), method=self.s.method,
+                    partition_scheme=self.s.partition_scheme, partitions=self.groups,
+                    num_partitions=len(self.groups), prune_ratio=self.s.prune_ratio,
+                    prune_scope=self.s.prune_scope, seed=self.s.seed,
+                    toolkit_version=__version__, **extra)
+
+    def _random_ticket(self) -> str:
+        path = osp.join(self.work_dir, 'tickets', 'random.safetensors')
+        if not osp.exists(path):
+            src = load_ticket(self.s.random_from)
+            names = self.prunable_names()
+            if set(src.masks) != set(names):
+                raise SearchError(f'random_from ticket {self.s.random_from} masks other '
+                                  f'layers than this config prunes: use a ticket of the same '
+                                  f'model and prunable settings')
+            g = torch.Generator().manual_seed(self.s.seed)
+            mask = random_mask_like(src.masks, g)
+            save_ticket(path, mask, load_state(self.theta0_path),
+                        meta=self._meta(round=0, source=self.s.random_from))
+        return path
+
+    # ----------------------------------------------------------------------------- stages
+    def _run_stage(self, sdir: str, mask_path: Optional[str], group: Optional[List[str]],
+                   prune: bool, final: bool = False) -> Runner:
+        cfg = copy.deepcopy(self.cfg)
+        cfg.pop('colt')
+        cfg.work_dir = sdir
+        # unique names: several Runners live in one process and MMEngine keys loggers by name
+        cfg.experiment_name = f'{osp.basename(osp.dirname(sdir))}_{osp.basename(sdir)}_' \
+                              f'{time.time_ns()}'
+        cfg.randomness = dict(seed=self.s.seed, deterministic=False)
+        cfg.load_from = None
+        if group is not None and len(group) < len(self.classes):
+            self.task.restrict(cfg, group, self.classes)
+        if final and self.s.final_train_cfg:
+            cfg.train_cfg.update(self.s.final_train_cfg)
+        hook = dict(type='ColtHook', prunable=self.s.prunable, mask=mask_path,
+                    theta0=self.theta0_path, prune_ratio=self.s.prune_ratio if prune else None,
+                    prune_scope=self.s.prune_scope,
+                    out_mask=osp.join(sdir, 'mask.safetensors') if prune else None,
+                    out_result=osp.join(sdir, 'result.json'))
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [hook]
+        os.makedirs(sdir, exist_ok=True)
+        # MMEngine writes last_checkpoint after each checkpoint: its presence = resumable stage
+        cfg.resume = osp.exists(osp.join(sdir, 'last_checkpoint'))
+        if cfg.resume:
+            self._progress(f'resuming unfinished stage {sdir}')
+        start = time.time()
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        seconds = time.time() - start
+        # wall time of the run that finished the stage (a resumed stage counts its last part)
+        update_json(osp.join(sdir, 'result.json'), seconds=seconds)
+        return runner
+
+    def _final(self, mask_path: Optional[str]) -> dict:
+        sdir = osp.join(self.work_dir, 'final')
+        final_ticket = osp.join(self.work_dir, 'tickets', 'final.safetensors')
+        if not osp.exists(final_ticket):
+            self._progress(f'final ticket training on all {len(self.classes)} classes ...')
+            runner = self._run_stage(sdir, mask_path, None, prune=False, final=True)
+            if 'test_dataloader' in self.cfg and self.cfg.get('test_dataloader'):
+                runner.test()
+            mask = load_mask(mask_path) if mask_path else ones_mask(
+                runner.model, PrunableSpec.from_cfg(self.s.prunable).select(runner.model))
+            trained = state_of(runner.model)
+            save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'))
+            save_ticket(final_ticket, mask, load_state(self.theta0_path), trained=trained,
+                        meta=self._meta(round=len(glob.glob(osp.join(
+                            self.work_dir, 'tickets', 'round_*.safetensors')))))
+            if not self.s.keep_stage_checkpoints:
+                _remove_checkpoints(sdir)
+        res = _read_json(osp.join(sdir, 'result.json'))
+        metrics = res.get('test_metrics') or res.get('metrics', {})
+        out = dict(sparsity=load_ticket(final_ticket).sparsity,
+                   metric=metrics.get(self.metric_key), seconds=res.get('seconds', 0.0),
+                   val_metric=res.get('metrics', {}).get(self.metric_key),
+                   metric_split='test' if res.get('test_metrics') else 'val')
+        self._progress(f'final: sparsity {out["sparsity"]:.2%}, {out["metric_split"]} '
+                       f'{self.metric_key} {out["metric"]}')
+        return out
+
+    def _write_summary(self, rounds: List[dict], final: Optional[dict]) -> dict:
+        summary = dict(method=self.s.method, num_partitions=len(self.groups),
+                       prune_ratio=self.s.prune_ratio, target_sparsity=self.s.target_sparsity,
+                       metric_key=self.metric_key, settings=asdict(self.s), rounds=rounds,
+                       final=final)
+        atomic_write_json(self.summary_path, summary)
+        return summary
+
+
+def _read_json(path: str) -> dict:
+    if not osp.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _remove_checkpoints(sdir: str) -> None:
+    """Drop a finished stage's checkpoints (its mask and result are all later stages need)."""
+    for f in glob.glob(osp.join(sdir, '*.pth')) + glob.glob(osp.join(sdir, 'last_checkpoint')):
+        os.remove(f)

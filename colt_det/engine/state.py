@@ -1,0 +1,53 @@
+"""Model states (e.g. theta0) as safetensors files: no pickle, written atomically."""
+from typing import Dict
+
+import torch
+from torch import nn
+
+from ..core import atomic_write_bytes
+from ..core.apply import state_of, unwrap
+from ..core.ticket import check_safetensors_header
+
+
+def save_state(path: str, model_or_state, overwrite: bool = False) -> None:
+    """Write a model's (unwrapped) state_dict, or a plain state dict, to ``path``."""
+    from safetensors.torch import save
+
+    state = (unwrap(model_or_state).state_dict()
+             if isinstance(model_or_state, nn.Module) else model_or_state)
+    # clone: safetensors refuses tensors that share storage
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+    atomic_write_bytes(path, save(tensors), overwrite=overwrite)
+
+
+def load_state(path: str) -> Dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    check_safetensors_header(path)
+    return load_file(path)
+
+
+def save_masked_checkpoint(runner, path: str) -> None:
+    """An MMEngine-style checkpoint (``state_dict`` + ``meta``) of the runner's masked model.
+
+    MMDetection's ``tools/test.py`` and :func:`mmengine.runner.load_checkpoint` read it. Written
+    to a temp file and renamed, so a crash never leaves half a checkpoint.
+    """
+    import io
+
+    from mmengine import __version__ as mmengine_version
+
+    model = unwrap(runner.model)
+    meta = dict(mmengine_version=mmengine_version, colt_masked=True,
+                dataset_meta=dict(getattr(model, 'dataset_meta', None) or
+                                  _dataset_meta(runner)))
+    buf = io.BytesIO()
+    torch.save(dict(meta=meta, state_dict=state_of(model)), buf)
+    atomic_write_bytes(path, buf.getvalue(), overwrite=False)
+
+
+def _dataset_meta(runner) -> dict:
+    try:
+        return dict(runner.train_dataloader.dataset.metainfo)
+    except Exception:  # no train dataloader built (e.g. test-only runner)
+        return {}

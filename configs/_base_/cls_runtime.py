@@ -1,0 +1,16 @@
+# Runtime shared by the classification configs (MMEngine, CPU-friendly).
+default_scope = None
+custom_imports = dict(imports=['colt_det'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+log_level = 'WARNING'
+log_processor = dict(by_epoch=True)
+val_evaluator = dict(type='TopKAccuracy')
+test_evaluator = val_evaluator
+val_cfg = dict()
+test_cfg = dict()

@@ -1,0 +1,39 @@
+# The generated VOC-format demo set (10 shape classes, 128x128), made on first use.
+demo_data = 'det'
+data_root = 'data/demo/voc/VOCdevkit/'
+dataset_name = 'demo_voc_shapes10'
+classes = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hbar', 'vbar', 'star',
+           'chevron')
+metainfo = dict(classes=classes)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
+                 ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                 data_prefix=dict(sub_data_root='VOC2007/'),
+                 filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
+                 ann_file='VOC2007/ImageSets/Main/test.txt',
+                 data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True,
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# VOC2007 test protocol: 11-point interpolated AP at IoU 0.5
+val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+test_evaluator = val_evaluator

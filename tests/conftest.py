@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny generated datasets and a small classification config."""
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+VOC_SAMPLE = osp.join(ROOT, '..', 'shared', 'data', 'voc_sample', 'VOCdevkit')
+
+
+@pytest.fixture(scope='session')
+def cls_data(tmp_path_factory) -> str:
+    from colt_det.demo_data import make_imagefolder
+    root = str(tmp_path_factory.mktemp('cls'))
+    make_imagefolder(root, per_class=(16, 4, 6), img_size=16, seed=0)
+    return root
+
+
+@pytest.fixture(scope='session')
+def voc_data(tmp_path_factory) -> str:
+    from colt_det.demo_data import make_voc
+    root = str(tmp_path_factory.mktemp('voc'))
+    return make_voc(root, num_train=48, num_test=16, img_size=96, seed=0)
+
+
+def cls_config(data_root: str, work_dir: str, **colt):
+    """A tiny COLT classification config on ``data_root`` (seconds per stage)."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_smallconv_demo.py'))
+    cfg.pop('demo_data', None)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.root = data_root
+        cfg[key].dataset.img_size = 16
+    cfg.train_dataloader.batch_size = 32
+    cfg.model.backbone.widths = (8, 16, 16, 16)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
+    cfg.param_scheduler = []
+    cfg.default_hooks.logger.interval = 1000
+    cfg.work_dir = work_dir
+    cfg.colt.update(dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=5))
+    cfg.colt.update(colt)
+    return cfg

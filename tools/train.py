@@ -1,0 +1,51 @@
+"""Run a COLT / IMP / random-ticket search (configs with a ``colt`` block) or a plain training.
+
+Usage:
+    python tools/train.py CONFIG [--work-dir DIR] [--resume] [--cfg-options k=v ...]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description='COLT search / training')
+    parser.add_argument('config', help='config file, e.g. configs/colt_faster_rcnn_voc.py')
+    parser.add_argument('--work-dir', help='where tickets, logs and the summary go')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the search found in the work dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. colt.prune_ratio=0.3')
+    parser.add_argument('--launcher', choices=['none'], default='none',
+                        help='job launcher (only single-process for now)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        print(f'error: config {args.config} not found: pass a file from configs/',
+              file=sys.stderr)
+        return 2
+    from mmengine.config import Config
+
+    import colt_det  # noqa: F401  (registers modules)
+    from colt_det.cli import run_config
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif not cfg.get('work_dir'):
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return run_config(cfg, resume=args.resume)
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('PYTHONHASHSEED', '0')
+    sys.exit(main())
