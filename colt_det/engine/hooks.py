@@ -10,7 +10,7 @@ from mmengine.registry import HOOKS
 from ..core import (MaskEnforcer, PrunableSpec, apply_mask, load_mask, update_json,
                     magnitude_prune, ones_mask, rewind, save_mask, sparsity)
 from ..core.apply import unwrap
-from .state import load_state
+from .state import load_state, save_state
 
 
 class NonFiniteLossError(RuntimeError):
@@ -35,6 +35,8 @@ class ColtHook(Hook):
         prune_scope (str): ``'global'`` or ``'layer'`` magnitude pruning.
         out_mask (str, optional): where to write the pruned mask.
         out_result (str, optional): where to write ``{"metrics": ..., "sparsity": ...}``.
+        out_state (str, optional): where to write the model state after training (late
+            rewinding: the rewind point theta0).
         check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss.
     """
 
@@ -48,6 +50,7 @@ class ColtHook(Hook):
                  prune_scope: str = 'global',
                  out_mask: Optional[str] = None,
                  out_result: Optional[str] = None,
+                 out_state: Optional[str] = None,
                  check_finite_loss: bool = True) -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
@@ -56,6 +59,7 @@ class ColtHook(Hook):
         self.prune_scope = prune_scope
         self.out_mask = out_mask
         self.out_result = out_result
+        self.out_state = out_state
         self.check_finite_loss = check_finite_loss
         self.mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
@@ -124,6 +128,8 @@ class ColtHook(Hook):
                 save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.prune_ratio))
             runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} '
                                f'-> {self.out_mask}')
+        if self.out_state and runner.rank == 0 and not osp.exists(self.out_state):
+            save_state(self.out_state, model)
         self._write_result(runner)
 
     def _write_result(self, runner) -> None:

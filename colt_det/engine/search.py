@@ -15,9 +15,11 @@ Progress lives in those files only, so ``resume`` simply skips finished stages a
 resume an unfinished one from its last checkpoint. A ticket of an earlier round is never
 overwritten. COLT is N >= 2 partitions; IMP is the same loop with N = 1 on all classes.
 """
+import contextlib
 import copy
 import glob
 import json
+import logging
 import os
 import os.path as osp
 import time
@@ -29,11 +31,12 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS
 from mmengine.runner import Runner, set_random_seed
 
-from ..core import (PrunableSpec, atomic_write_json, intersect, update_json, load_mask, load_ticket,
+from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, intersect, update_json, load_mask, load_ticket,
                     magnitude_prune, ones_mask, overlap_report, partition_classes,
                     random_mask_like, save_ticket, sparsity, vote)
+from ..core.apply import state_of
+from ..report import eta_rounds, plot_metric_vs_sparsity
 from ..version import __version__
-from ..core.apply import state_of, unwrap
 from .state import load_state, save_masked_checkpoint, save_state
 from .tasks import get_task
 
@@ -54,6 +57,7 @@ class ColtSettings:
     min_keep: Optional[int] = None  # keep a weight kept by >= k partitions (None: all N)
     prunable: dict = field(default_factory=dict)
     seed: int = 0
+    rewind_iter: int = 0  # > 0: late rewinding to the weights after this many dense iterations
     final_train: bool = True
     final_train_cfg: Optional[dict] = None
     random_from: Optional[str] = None  # method='random': ticket whose per-layer sparsity to copy
@@ -90,6 +94,8 @@ class ColtSettings:
         if self.method == 'random' and not self.random_from:
             raise ValueError("colt.method='random' needs random_from='<ticket>.safetensors' "
                              "(the ticket whose per-layer sparsity the random mask copies)")
+        if not isinstance(self.rewind_iter, int) or self.rewind_iter < 0:
+            raise ValueError(f'colt.rewind_iter must be an integer >= 0, got {self.rewind_iter!r}')
         if self.max_rounds < 1:
             raise ValueError(f'colt.max_rounds must be >= 1, got {self.max_rounds}')
         PrunableSpec.from_cfg(self.prunable)
@@ -117,6 +123,8 @@ class ColtSearch:
         self.resume = resume
         self.metric_key = self.s.metric_key or self.task.metric_key
         self.theta0_path = osp.join(self.work_dir, 'theta0.safetensors')
+        # the seeded initialisation; equals theta0 unless late rewinding is on
+        self.init_path = osp.join(self.work_dir, 'theta_init.safetensors')
         self.summary_path = osp.join(self.work_dir, 'colt_summary.json')
 
     # ----------------------------------------------------------------------------- paths
@@ -154,12 +162,13 @@ class ColtSearch:
         return summary
 
     def _check_work_dir(self) -> None:
+        started = osp.exists(self.theta0_path) or osp.exists(self.init_path)
         if self.resume:
-            if not osp.exists(self.theta0_path):
+            if not started:
                 raise SearchError(f'--resume: no search found in {self.work_dir} (no '
                                   f'theta0.safetensors): run without --resume to start one')
             return
-        if osp.exists(self.theta0_path):
+        if started:
             raise SearchError(f'{self.work_dir} already holds a search: pass --resume to '
                               f'continue it, or choose another --work-dir (nothing is '
                               f'overwritten)')
@@ -169,16 +178,27 @@ class ColtSearch:
 
     # ----------------------------------------------------------------------------- theta0
     def _make_theta0(self) -> None:
+        """theta0: the seeded init, or (late rewinding) the weights after ``rewind_iter`` its."""
         if osp.exists(self.theta0_path):
             return
-        set_random_seed(self.s.seed, deterministic=False)
-        with self.task.scope(self.cfg):
-            model = MODELS.build(copy.deepcopy(self.cfg.model))
-        if hasattr(model, 'init_weights'):
-            model.init_weights()
-        self.task.load_init(self.cfg, model)
-        save_state(self.theta0_path, model)
-        self._progress(f'theta0 (seed {self.s.seed}) -> {self.theta0_path}')
+        if not osp.exists(self.init_path):
+            set_random_seed(self.s.seed, deterministic=False)
+            with self.task.scope(self.cfg), _quiet_mmengine():
+                model = MODELS.build(copy.deepcopy(self.cfg.model))
+                if hasattr(model, 'init_weights'):
+                    model.init_weights()
+            self.task.load_init(self.cfg, model)
+            save_state(self.init_path, model)
+        if self.s.rewind_iter == 0:
+            with open(self.init_path, 'rb') as f:
+                atomic_write_bytes(self.theta0_path, f.read())
+        else:
+            self._progress(f'late rewinding: {self.s.rewind_iter} dense iterations on all '
+                           f'classes to find theta0 ...')
+            self._run_stage(osp.join(self.work_dir, 'rewind'), None, None, prune=False,
+                            rewind_stage=True)
+        self._progress(f'theta0 (seed {self.s.seed}, rewind_iter {self.s.rewind_iter}) -> '
+                       f'{self.theta0_path}')
 
     def prunable_names(self) -> List[str]:
         theta0 = load_state(self.theta0_path)
@@ -232,10 +252,14 @@ class ColtSearch:
                                overlap=dict(mean_jaccard=meta['overlap']['mean_jaccard'])))
             metrics = ', '.join(f'{p["metric"]:.3f}' if p['metric'] is not None else 'n/a'
                                 for p in parts)
+            left = eta_rounds([x['sparsity'] for x in rounds], self.s.target_sparsity)
+            mean_s = sum(x['seconds'] for x in rounds) / len(rounds)
+            eta = '' if not left else (f', ~{left} more round(s), ETA '
+                                       f'~{left * mean_s / 60:.1f} min')
             self._progress(f'round {r} done: sparsity {current:.2%}, partition '
                            f'{self.metric_key} [{metrics}], mean Jaccard '
                            f'{meta["overlap"]["mean_jaccard"]:.3f}, {meta["seconds"]:.0f} s '
-                           f'({time.time() - t0:.0f} s this run)')
+                           f'({time.time() - t0:.0f} s this run){eta}')
             self._write_summary(rounds, None)
             mask_path = ticket
         if current < self.s.target_sparsity - 1e-9:
@@ -274,7 +298,7 @@ class ColtSearch:
 
     # ----------------------------------------------------------------------------- stages
     def _run_stage(self, sdir: str, mask_path: Optional[str], group: Optional[List[str]],
-                   prune: bool, final: bool = False) -> Runner:
+                   prune: bool, final: bool = False, rewind_stage: bool = False) -> Runner:
         cfg = copy.deepcopy(self.cfg)
         cfg.pop('colt')
         cfg.work_dir = sdir
@@ -287,8 +311,16 @@ class ColtSearch:
             self.task.restrict(cfg, group, self.classes)
         if final and self.s.final_train_cfg:
             cfg.train_cfg.update(self.s.final_train_cfg)
+        if rewind_stage:
+            k = self.s.rewind_iter
+            cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=k, val_interval=k + 1)
+            cfg.param_scheduler = []
+            cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=k + 1,
+                                                by_epoch=False)
         hook = dict(type='ColtHook', prunable=self.s.prunable, mask=mask_path,
-                    theta0=self.theta0_path, prune_ratio=self.s.prune_ratio if prune else None,
+                    theta0=self.init_path if rewind_stage else self.theta0_path,
+                    out_state=self.theta0_path if rewind_stage else None,
+                    prune_ratio=self.s.prune_ratio if prune else None,
                     prune_scope=self.s.prune_scope,
                     out_mask=osp.join(sdir, 'mask.safetensors') if prune else None,
                     out_result=osp.join(sdir, 'result.json'))
@@ -339,7 +371,25 @@ class ColtSearch:
                        metric_key=self.metric_key, settings=asdict(self.s), rounds=rounds,
                        final=final)
         atomic_write_json(self.summary_path, summary)
+        plot = osp.join(self.work_dir, 'metric_vs_sparsity.png')
+        tmp = osp.join(self.work_dir, '.tmp.metric_vs_sparsity.png')
+        plot_metric_vs_sparsity([summary], [self.s.method.upper()], tmp,
+                                title=f'{self.s.method.upper()} {self.task.dataset_name(self.cfg)}')
+        os.replace(tmp, plot)
         return summary
+
+
+@contextlib.contextmanager
+def _quiet_mmengine():
+    """Silence MMEngine's INFO chatter (e.g. per-parameter init_weights logs)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _read_json(path: str) -> dict:

@@ -1,0 +1,89 @@
+"""Tables and plots of search summaries (``colt_summary.json``), shared by tools and benchmarks."""
+import json
+import math
+import os.path as osp
+from typing import List, Optional, Sequence
+
+
+def load_summary(work_dir_or_file: str) -> dict:
+    path = work_dir_or_file
+    if osp.isdir(path):
+        path = osp.join(path, 'colt_summary.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found: pass a work dir of a finished or running '
+                                f'search (it writes colt_summary.json after every round)')
+    with open(path) as f:
+        return json.load(f)
+
+
+def eta_rounds(sparsities: Sequence[float], target: float) -> Optional[int]:
+    """Rounds still needed to reach ``target``, extrapolating the mean per-round density ratio."""
+    if not sparsities:
+        return None
+    density = 1.0 - sparsities[-1]
+    if 1.0 - density >= target:
+        return 0
+    ratio = density ** (1.0 / len(sparsities))  # geometric mean of per-round kept fraction
+    if ratio >= 1.0:
+        return None
+    return max(1, math.ceil(math.log((1.0 - target) / density) / math.log(ratio)))
+
+
+def rounds_to(summary: dict, sparsity: float) -> Optional[int]:
+    """First round whose sparsity reaches ``sparsity`` (None if never)."""
+    for r in summary['rounds']:
+        if r['sparsity'] >= sparsity - 1e-9:
+            return r['round']
+    return None
+
+
+def compare_table(summaries: List[dict], names: List[str],
+                  thresholds: Sequence[float] = (0.6, 0.8, 0.89)) -> str:
+    """Markdown table: method, rounds to each threshold, search seconds, final sparsity/metric."""
+    head = ['run', 'method', 'N', 'p'] + [f'rounds to {t:.0%}' for t in thresholds] + [
+        'rounds', 'search s', 'final sparsity', 'final metric', 'final s']
+    rows = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for name, s in zip(names, summaries):
+        f = s.get('final') or {}
+        cells = [name, s['method'], str(s['num_partitions']), str(s['prune_ratio'])]
+        cells += [str(rounds_to(s, t) or '-') for t in thresholds]
+        cells += [str(len(s['rounds'])), f"{sum(r['seconds'] for r in s['rounds']):.0f}",
+                  f"{f['sparsity']:.2%}" if f else '-',
+                  f"{f['metric']:.4f}" if f and f.get('metric') is not None else '-',
+                  f"{f['seconds']:.0f}" if f else '-']
+        rows.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(rows)
+
+
+def plot_metric_vs_sparsity(summaries: List[dict], names: List[str], path: str,
+                            title: str = '') -> None:
+    """Partition metric per round (dashed) and final metric (marker) against sparsity."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, s in zip(names, summaries):
+        xs = [r['sparsity'] for r in s['rounds']]
+        ys = [_mean([p['metric'] for p in r['partitions']]) for r in s['rounds']]
+        line = None
+        if xs:
+            (line, ) = ax.plot(xs, ys, '--o', label=f'{name}: partition val (per round)')
+        f = s.get('final')
+        if f and f.get('metric') is not None:
+            ax.plot([f['sparsity']], [f['metric']], '*', markersize=14,
+                    color=line.get_color() if line else None,
+                    label=f"{name}: final ({f.get('metric_split', 'test')})")
+    ax.set_xlabel('sparsity of prunable weights')
+    ax.set_ylabel(summaries[0].get('metric_key', 'metric') if summaries else 'metric')
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else float('nan')

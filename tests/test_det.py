@@ -1,0 +1,206 @@
+"""Detection: real VOC files, class partitions, a slim Faster R-CNN under masks, the search."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from conftest import ROOT, VOC_SAMPLE
+from mmengine.config import Config
+from mmengine.registry import DATASETS, DefaultScope, init_default_scope
+
+import colt_det  # noqa: F401
+from colt_det.det import ClassPartitionDetDataset
+
+init_default_scope('mmdet')
+
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+               'sheep', 'sofa', 'train', 'tvmonitor')
+PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='PackDetInputs')]
+
+
+def voc(year='2007', split='trainval', root=VOC_SAMPLE, **kw):
+    return dict(type='VOCDataset', data_root=root, ann_file=f'VOC{year}/ImageSets/Main/{split}.txt',
+                data_prefix=dict(sub_data_root=f'VOC{year}/'), pipeline=PIPE, **kw)
+
+
+def labels_of(ds, idx=0):
+    return sorted(int(i['bbox_label']) for i in ds.get_data_info(idx)['instances'])
+
+
+def test_real_voc_sample_loads_and_scores():
+    ds = DATASETS.build(voc())
+    assert len(ds) == 1 and ds.metainfo['dataset_type'] == 'VOC2007'
+    assert labels_of(ds) == [VOC_CLASSES.index('dog'), VOC_CLASSES.index('person')]
+    sample = ds[0]
+    gt = sample['data_samples'].gt_instances
+    assert sample['inputs'].shape[1:] == (500, 353)
+
+    from mmdet.evaluation import VOCMetric
+    metric = VOCMetric(eval_mode='11points')
+    metric.dataset_meta = ds.metainfo
+
+    def score(pred_boxes, pred_labels, pred_scores):
+        ds_ = copy.deepcopy(sample['data_samples'])
+        m = copy.deepcopy(metric)
+        pred = dict(bboxes=pred_boxes, labels=pred_labels, scores=pred_scores)
+        m.process({}, [dict(gt_instances=ds_.gt_instances.to_dict(),
+                            ignored_instances=ds_.ignored_instances.to_dict(),
+                            pred_instances=pred, img_id=ds_.img_id,
+                            ori_shape=ds_.ori_shape)])
+        return m.compute_metrics(m.results)['mAP']
+
+    perfect = score(gt.bboxes.tensor, gt.labels, torch.ones(len(gt.labels)))
+    wrong = score(gt.bboxes.tensor, (gt.labels + 1) % 20, torch.ones(len(gt.labels)))
+    assert perfect == pytest.approx(1.0)
+    assert wrong == pytest.approx(0.0)
+
+
+def test_partition_policies_keep_global_labels(voc_data):
+    full = DATASETS.build(voc(root=voc_data, metainfo=dict(classes=colt_det.demo_data.DET_CLASSES)))
+    group = list(colt_det.demo_data.DET_CLASSES[:5])
+    keep = set(range(5))
+    parts = {p: ClassPartitionDetDataset(copy.deepcopy(full), group, policy=p)
+             for p in ('ignore', 'drop', 'exclusive')}
+    n_with_own = sum(1 for i in range(len(full)) if set(labels_of(full, i)) & keep)
+    n_exclusive = sum(1 for i in range(len(full)) if labels_of(full, i) and
+                      set(labels_of(full, i)) <= keep)
+    assert len(parts['ignore']) == len(parts['drop']) == n_with_own < len(full)
+    assert len(parts['exclusive']) == n_exclusive < n_with_own
+    # 'ignore': other objects kept but flagged; 'drop': removed; labels are global indices
+    mixed = next(i for i in range(len(parts['ignore']))
+                 if set(labels_of(parts['ignore'], i)) - keep)
+    info = parts['ignore'].get_data_info(mixed)
+    for inst in info['instances']:
+        assert inst['ignore_flag'] == (0 if inst['bbox_label'] in keep else 1)
+    assert set(labels_of(parts['drop'], mixed)) <= keep
+    sample = parts['ignore'][mixed]
+    assert len(sample['data_samples'].ignored_instances) >= 1
+    assert parts['ignore'].metainfo['classes'] == full.metainfo['classes']
+    stats = parts['drop'].stats
+    assert stats['images'] == n_with_own and stats['classes'] == group
+    assert stats['objects'] == sum(len(labels_of(parts['drop'], i))
+                                   for i in range(len(parts['drop'])))
+
+
+def test_voc0712_concat_repeat_partition_on_real_sample():
+    cat = dict(type='RepeatDataset', times=2, dataset=dict(
+        type='ConcatDataset', ignore_keys=['dataset_type'],
+        datasets=[voc('2007'), voc('2012')]))
+    train = ClassPartitionDetDataset(cat, ['train'], policy='ignore')
+    assert len(train) == 2  # the VOC2012 image, twice
+    assert labels_of(train) == [VOC_CLASSES.index('train')]
+    assert train[0]['data_samples'].img_path.endswith('VOC2012/JPEGImages/000001.jpg')
+    dog = ClassPartitionDetDataset(cat, ['dog', 'cat'], policy='drop')
+    assert len(dog) == 2 and labels_of(dog) == [VOC_CLASSES.index('dog')]
+    with pytest.raises(ValueError, match='has no images'):
+        ClassPartitionDetDataset(cat, ['dog'], policy='exclusive')  # dog image has a person
+    with pytest.raises(ValueError, match='not dataset classes'):
+        ClassPartitionDetDataset(cat, ['unicorn'])
+
+
+def det_config(voc_root: str, work_dir: str, **colt) -> Config:
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'))
+    cfg.pop('demo_data', None)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = voc_root
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
+    cfg.default_hooks.logger.interval = 1000
+    cfg.work_dir = work_dir
+    cfg.colt.update(dict(target_sparsity=0.6, max_rounds=2, final_train_cfg=None))
+    cfg.colt.update(colt)
+    return cfg
+
+
+def test_slim_detector_learns_and_evaluates(voc_data, tmp_path):
+    from mmengine.runner import Runner
+    cfg = det_config(voc_data, str(tmp_path))
+    cfg.pop('colt')
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=40, val_interval=40)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, by_epoch=False)
+    cfg.log_processor = dict(by_epoch=False, window_size=1)
+    cfg.experiment_name = 'learns'
+    losses = []
+
+    from mmengine.hooks import Hook
+
+    class Record(Hook):
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            losses.append(float(outputs['loss']))
+
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(Record())
+    runner.train()
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < 0.8 * first, losses
+    metrics = runner.val()
+    assert 0.0 <= metrics['pascal_voc/mAP'] <= 1.0
+
+
+def test_mask_enforced_inside_faster_rcnn(voc_data, tmp_path):
+    from mmengine.runner import Runner
+
+    from colt_det.core import PrunableSpec, magnitude_prune, ones_mask, save_mask
+    cfg = det_config(voc_data, str(tmp_path))
+    cfg.pop('colt')
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        from mmdet.registry import MODELS
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    names = PrunableSpec(include=['backbone.*']).select(model)
+    assert names[0] == 'backbone.conv1.weight' and all(n.startswith('backbone.') for n in names)
+    params = dict(model.named_parameters())
+    mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names), 0.5)
+    save_mask(str(tmp_path / 'm.safetensors'), mask)
+    cfg.custom_hooks = [dict(type='ColtHook', prunable=dict(include=['backbone.*']),
+                             mask=str(tmp_path / 'm.safetensors'))]
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4, val_interval=100)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=4, by_epoch=False)
+    cfg.experiment_name = 'enforce'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    trained = dict(runner.model.named_parameters())
+    for n, m in mask.items():
+        assert torch.all(trained[n].detach()[~m] == 0), n
+        assert bool((trained[n].detach()[m] != 0).any())
+    ckpt = torch.load(tmp_path / 'iter_4.pth', map_location='cpu', weights_only=True)
+    for n, m in mask.items():
+        assert torch.all(ckpt['state_dict'][n][~m] == 0)
+
+
+def test_detection_search_round_bookkeeping(voc_data, tmp_path):
+    from colt_det.core import is_subset, load_mask, load_ticket
+    from colt_det.engine.search import ColtSearch
+    summary = ColtSearch(det_config(voc_data, str(tmp_path))).run()
+    assert summary['metric_key'] == 'pascal_voc/mAP' and summary['num_partitions'] == 2
+    assert len(summary['rounds']) == 2
+    assert summary['rounds'][0]['sparsity'] >= 0.4 - 1e-3
+    assert summary['rounds'][1]['sparsity'] > summary['rounds'][0]['sparsity']
+    groups = [p['classes'] for p in summary['rounds'][0]['partitions']]
+    assert groups == [list(colt_det.demo_data.DET_CLASSES[:5]),
+                      list(colt_det.demo_data.DET_CLASSES[5:])]
+    for r in summary['rounds']:
+        for p in r['partitions']:
+            assert p['metric'] is not None and 0.0 <= p['metric'] <= 1.0
+    t2 = load_ticket(str(tmp_path / 'tickets' / 'round_02.safetensors'))
+    assert all(k.startswith('backbone.') for k in t2.masks)
+    for i in range(2):
+        part = load_mask(str(tmp_path / 'rounds' / 'round_02' / f'part_{i}' / 'mask.safetensors'))
+        assert is_subset(t2.masks, part)
+    assert 0.0 <= summary['final']['metric'] <= 1.0
+    # the mask-applied checkpoint loads into a fresh detector with mmengine's loader
+    from mmengine.runner import load_checkpoint
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        from mmdet.registry import MODELS
+        model = MODELS.build(det_config(voc_data, str(tmp_path)).model)
+    load_checkpoint(model, str(tmp_path / 'final_masked.pth'), map_location='cpu', strict=True)
+    w = dict(model.named_parameters())
+    assert all(torch.all(w[k].detach()[~m] == 0) for k, m in t2.masks.items())
+
+
+def test_missing_voc_is_one_clear_error(tmp_path):
+    from colt_det.engine.search import ColtSearch
+    cfg = det_config(str(tmp_path / 'nowhere'), str(tmp_path / 'w'))
+    with pytest.raises(FileNotFoundError, match='put Pascal VOC under'):
+        ColtSearch(cfg).run()
