@@ -15,7 +15,7 @@ model = dict(
                    rcnn=dict(assigner=dict(ignore_iof_thr=0.5))))
 train_dataloader = dict(num_workers=2, persistent_workers=True)
 # VOC07 test: 11-point AP (use eval_mode='area' for VOC2012-style evaluation)
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
 # mmdet's VOC schedule: 4 epochs over RepeatDataset(times=3), lr step after epoch 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4, val_interval=4)

@@ -35,6 +35,7 @@ from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, interse
                     magnitude_prune, ones_mask, overlap_report, partition_classes,
                     random_mask_like, save_ticket, sparsity, vote)
 from ..core.apply import state_of
+from ..core.transfer import map_ticket
 from ..report import eta_rounds, plot_metric_vs_sparsity
 from ..version import __version__
 from .state import load_state, save_masked_checkpoint, save_state
@@ -61,6 +62,9 @@ class ColtSettings:
     final_train: bool = True
     final_train_cfg: Optional[dict] = None
     random_from: Optional[str] = None  # method='random': ticket whose per-layer sparsity to copy
+    # a ticket (e.g. from ImageNet) as the sparse initialisation:
+    # dict(path=..., mode='rewind'|'trained', key_map={'backbone.': 'backbone.'})
+    init_ticket: Optional[dict] = None
     keep_stage_checkpoints: bool = False
     metric_key: Optional[str] = None
     partition_policy: str = 'ignore'  # detection: 'ignore' | 'drop' | 'exclusive'
@@ -77,9 +81,19 @@ class ColtSettings:
         return s
 
     def validate(self) -> None:
-        if self.method not in ('colt', 'imp', 'random', 'dense'):
-            raise ValueError(f"colt.method must be 'colt', 'imp', 'random' or 'dense', got "
-                             f"{self.method!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"colt.method must be 'colt', 'imp', 'random', 'dense', 'ticket' "
+                             f"or 'oneshot', got {self.method!r}")
+        if self.method == 'ticket' and not self.init_ticket:
+            raise ValueError("colt.method='ticket' needs init_ticket=dict(path=...)")
+        if self.init_ticket:
+            extra = set(self.init_ticket) - {'path', 'mode', 'key_map'}
+            if 'path' not in self.init_ticket or extra:
+                raise ValueError(f'colt.init_ticket takes path=, mode=, key_map= (got '
+                                 f'{sorted(self.init_ticket)})')
+            if self.init_ticket.get('mode', 'rewind') not in ('rewind', 'trained'):
+                raise ValueError(f"colt.init_ticket.mode must be 'rewind' or 'trained', got "
+                                 f"{self.init_ticket.get('mode')!r}")
         for name in ('prune_ratio', 'target_sparsity'):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < v < 1.0:
@@ -99,6 +113,11 @@ class ColtSettings:
         if self.max_rounds < 1:
             raise ValueError(f'colt.max_rounds must be >= 1, got {self.max_rounds}')
         PrunableSpec.from_cfg(self.prunable)
+
+
+# colt/imp: rounds; random: a random mask like random_from; dense: no pruning; ticket: train
+# init_ticket's mask as it is; oneshot: magnitude-prune theta0 once to target_sparsity
+METHODS = ('colt', 'imp', 'random', 'dense', 'ticket', 'oneshot')
 
 
 class SearchError(RuntimeError):
@@ -125,6 +144,7 @@ class ColtSearch:
         self.theta0_path = osp.join(self.work_dir, 'theta0.safetensors')
         # the seeded initialisation; equals theta0 unless late rewinding is on
         self.init_path = osp.join(self.work_dir, 'theta_init.safetensors')
+        self.init_ticket_path = osp.join(self.work_dir, 'tickets', 'init.safetensors')
         self.summary_path = osp.join(self.work_dir, 'colt_summary.json')
 
     # ----------------------------------------------------------------------------- paths
@@ -139,8 +159,9 @@ class ColtSearch:
         """Run (or resume) the whole search; returns the summary dict."""
         self._check_work_dir()
         os.makedirs(self.work_dir, exist_ok=True)
+        self._check_settings()
         classes = self.task.class_names(self.cfg)
-        n = 1 if self.s.method in ('imp', 'random', 'dense') else self.s.num_partitions
+        n = self.s.num_partitions if self.s.method == 'colt' else 1
         groups = partition_classes(classes, n, self.s.partition_scheme, self.s.seed,
                                    self.s.partition_groups)
 
@@ -155,6 +176,10 @@ class ColtSearch:
             mask_path = self._random_ticket()
         elif self.s.method == 'dense':
             mask_path = None  # the same final schedule, nothing pruned: the dense reference
+        elif self.s.method == 'ticket':
+            mask_path = self.init_ticket_path
+        elif self.s.method == 'oneshot':
+            mask_path = self._oneshot_ticket()
         else:
             mask_path = self._search_rounds(rounds)
         final = self._final(mask_path) if self.s.final_train else None
@@ -173,6 +198,21 @@ class ColtSearch:
                               f'continue it, or choose another --work-dir (nothing is '
                               f'overwritten)')
 
+    def _check_settings(self) -> None:
+        """A resumed search must use the settings it started with."""
+        path = osp.join(self.work_dir, 'colt_settings.json')
+        current = json.loads(json.dumps(asdict(self.s)))
+        if not osp.exists(path):
+            atomic_write_json(path, current)
+            return
+        started = _read_json(path)
+        changed = sorted(k for k in set(started) | set(current)
+                         if started.get(k) != current.get(k))
+        if changed:
+            raise SearchError(f'--resume with changed colt settings {changed} (was '
+                              f'{[started.get(k) for k in changed]}): restore them or use a new '
+                              f'--work-dir')
+
     def _progress(self, msg: str) -> None:
         print(f'[colt] {msg}', flush=True)
 
@@ -188,6 +228,8 @@ class ColtSearch:
                 if hasattr(model, 'init_weights'):
                     model.init_weights()
             self.task.load_init(self.cfg, model)
+            if self.s.init_ticket:
+                self._apply_init_ticket(model)
             save_state(self.init_path, model)
         if self.s.rewind_iter == 0:
             with open(self.init_path, 'rb') as f:
@@ -199,6 +241,50 @@ class ColtSearch:
                             rewind_stage=True)
         self._progress(f'theta0 (seed {self.s.seed}, rewind_iter {self.s.rewind_iter}) -> '
                        f'{self.theta0_path}')
+
+    def _apply_init_ticket(self, model: torch.nn.Module) -> None:
+        """Write a (mapped) ticket's masked values into ``model``; its mask starts the search."""
+        opts = self.s.init_ticket
+        ticket = load_ticket(opts['path'])
+        shapes = {n: p.shape for n, p in model.named_parameters()}
+        mapped, report = map_ticket(ticket, shapes, opts.get('key_map'))
+        prunable = PrunableSpec.from_cfg(self.s.prunable).select(model)
+        outside = sorted(set(mapped.masks) - set(prunable))
+        if outside:
+            raise SearchError(f'init_ticket masks layers this config does not prune, e.g. '
+                              f'{outside[:3]}: widen colt.prunable or map fewer layers')
+        mode = opts.get('mode', 'rewind')
+        values = mapped.theta0 if mode == 'rewind' else mapped.trained
+        if not values:
+            raise SearchError(f"init_ticket {opts['path']} has no {mode} values: use "
+                              f"mode='rewind' or a final ticket (which stores trained values)")
+        params = dict(model.named_parameters())
+        mask = ones_mask(model, prunable)
+        with torch.no_grad():
+            for n, m in mapped.masks.items():
+                params[n].copy_(values[n] * m)
+                mask[n] = m.clone()
+        save_ticket(self.init_ticket_path, mask, state_of(model), meta=self._meta(
+            round=0, source=opts['path'], transfer=report.to_dict(), init_mode=mode))
+        atomic_write_json(osp.join(self.work_dir, 'transfer_report.json'),
+                          dict(report.to_dict(), source=opts['path'], mode=mode,
+                               sparsity=sparsity(mask).overall))
+        self._progress(f"init ticket {opts['path']} ({mode}): {len(report.mapped)} layers "
+                       f"mapped, {len(report.dropped)} dropped, covers "
+                       f"{report.coverage:.1%} of {report.target_prefix}* parameters, "
+                       f"sparsity {sparsity(mask).overall:.2%}")
+
+    def _oneshot_ticket(self) -> str:
+        """Magnitude-prune theta0 (e.g. a pretrained backbone) once to target_sparsity."""
+        path = osp.join(self.work_dir, 'tickets', 'oneshot.safetensors')
+        if not osp.exists(path):
+            theta0 = load_state(self.theta0_path)
+            names = self.prunable_names()
+            mask = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in names}
+            mask = magnitude_prune({n: theta0[n] for n in names}, mask,
+                                   self.s.target_sparsity, self.s.prune_scope)
+            save_ticket(path, mask, theta0, meta=self._meta(round=0, oneshot=True))
+        return path
 
     def prunable_names(self) -> List[str]:
         theta0 = load_state(self.theta0_path)
@@ -214,6 +300,9 @@ class ColtSearch:
     # ----------------------------------------------------------------------------- rounds
     def _search_rounds(self, rounds: List[dict]) -> Optional[str]:
         mask_path, current = None, 0.0
+        if self.s.init_ticket:  # continue pruning from the transferred ticket
+            mask_path = self.init_ticket_path
+            current = load_ticket(mask_path).sparsity
         for r in range(1, self.s.max_rounds + 1):
             if current >= self.s.target_sparsity - 1e-9:
                 break

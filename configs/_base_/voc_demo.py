@@ -35,5 +35,5 @@ val_dataloader = dict(
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # VOC2007 test protocol: 11-point interpolated AP at IoU 0.5
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
