@@ -103,7 +103,7 @@ def _voc_xml(name: str, w: int, h: int, objects) -> str:
             f'    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n{objs}</annotation>\n')
 
 
-def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size: int = 128,
+def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size: int = 96,
              min_objects: int = 2, max_objects: int = 4, seed: int = 0) -> str:
     """Write the VOC-format demo detection set; returns the ``VOCdevkit`` path."""
     rng = random.Random(seed)

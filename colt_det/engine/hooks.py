@@ -1,5 +1,6 @@
 """ColtHook: rewinds, masks and prunes the model of one COLT stage inside an MMEngine Runner."""
 import math
+import time
 import os.path as osp
 from typing import Dict, Optional
 
@@ -38,6 +39,9 @@ class ColtHook(Hook):
         out_state (str, optional): where to write the model state after training (late
             rewinding: the rewind point theta0).
         check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss.
+        progress_interval (int): print ``iter i/n, loss, ETA`` every this many iterations
+            (0: never). MMEngine's own logging stays at its configured level.
+        stage_name (str): how progress lines name this stage.
     """
 
     priority = 'ABOVE_NORMAL'  # before CheckpointHook, so checkpoints hold masked weights
@@ -51,7 +55,9 @@ class ColtHook(Hook):
                  out_mask: Optional[str] = None,
                  out_result: Optional[str] = None,
                  out_state: Optional[str] = None,
-                 check_finite_loss: bool = True) -> None:
+                 check_finite_loss: bool = True,
+                 progress_interval: int = 0,
+                 stage_name: str = 'stage') -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.theta0_path = theta0
@@ -60,6 +66,10 @@ class ColtHook(Hook):
         self.out_mask = out_mask
         self.out_result = out_result
         self.out_state = out_state
+        self.progress_interval = progress_interval
+        self.stage_name = stage_name
+        self._t_start = None
+        self._iter_start = 0
         self.check_finite_loss = check_finite_loss
         self.mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
@@ -89,6 +99,7 @@ class ColtHook(Hook):
             # rewinding a resumed stage would throw away its progress
             rewind(model, load_state(self.theta0_path), required=list(self.mask))
         apply_mask(model, self.mask)
+        self._t_start, self._iter_start = time.time(), runner.iter
         report = sparsity(self.mask)
         runner.logger.info(f'[colt] training with {len(self.mask)} masked layers, sparsity '
                            f'{report.overall:.2%}' + (' (resumed)' if resumed else ''))
@@ -110,6 +121,16 @@ class ColtHook(Hook):
                     f'loss is {value} at iteration {runner.iter}: stage stopped, earlier '
                     f'tickets are kept; lower the learning rate or check the data')
         self.enforcer.step()
+        done = runner.iter + 1
+        if (self.progress_interval and runner.rank == 0
+                and (done % self.progress_interval == 0 or done == runner.max_iters)):
+            rate = (time.time() - self._t_start) / max(done - self._iter_start, 1)
+            loss = outputs.get('loss') if outputs else None
+            loss_txt = f', loss {float(loss.detach()):.3f}' if isinstance(
+                loss, torch.Tensor) else ''
+            print(f'[colt]   {self.stage_name}: iter {done}/{runner.max_iters}{loss_txt}, '
+                  f'{rate:.2f} s/iter, stage ETA {rate * (runner.max_iters - done):.0f} s',
+                  flush=True)
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         self.metrics = dict(metrics or {})

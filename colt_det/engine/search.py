@@ -68,6 +68,7 @@ class ColtSettings:
     keep_stage_checkpoints: bool = False
     metric_key: Optional[str] = None
     partition_policy: str = 'ignore'  # detection: 'ignore' | 'drop' | 'exclusive'
+    progress_interval: int = 50  # iterations between progress lines (0: off)
 
     @classmethod
     def from_cfg(cls, cfg) -> 'ColtSettings':
@@ -412,7 +413,9 @@ class ColtSearch:
                     prune_ratio=self.s.prune_ratio if prune else None,
                     prune_scope=self.s.prune_scope,
                     out_mask=osp.join(sdir, 'mask.safetensors') if prune else None,
-                    out_result=osp.join(sdir, 'result.json'))
+                    out_result=osp.join(sdir, 'result.json'),
+                    progress_interval=self.s.progress_interval,
+                    stage_name=osp.relpath(sdir, self.work_dir))
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [hook]
         os.makedirs(sdir, exist_ok=True)
         # MMEngine writes last_checkpoint after each checkpoint: its presence = resumable stage
@@ -439,7 +442,10 @@ class ColtSearch:
                 runner.model, PrunableSpec.from_cfg(self.s.prunable).select(runner.model))
             trained = state_of(runner.model)
             save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'))
+            # the rest (BN, neck, heads) whole, so the ticket alone rebuilds the trained model
+            dense = {k: v for k, v in trained.items() if k not in mask}
             save_ticket(final_ticket, mask, load_state(self.theta0_path), trained=trained,
+                        dense=dense,
                         meta=self._meta(round=len(glob.glob(osp.join(
                             self.work_dir, 'tickets', 'round_*.safetensors')))))
             if not self.s.keep_stage_checkpoints:

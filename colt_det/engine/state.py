@@ -33,16 +33,20 @@ def save_masked_checkpoint(runner, path: str) -> None:
     MMDetection's ``tools/test.py`` and :func:`mmengine.runner.load_checkpoint` read it. Written
     to a temp file and renamed, so a crash never leaves half a checkpoint.
     """
-    import io
-
     from mmengine import __version__ as mmengine_version
 
     model = unwrap(runner.model)
     meta = dict(mmengine_version=mmengine_version, colt_masked=True,
                 dataset_meta=dict(getattr(model, 'dataset_meta', None) or
                                   _dataset_meta(runner)))
+    atomic_torch_save(dict(meta=meta, state_dict=state_of(model)), path)
+
+
+def atomic_torch_save(obj: dict, path: str) -> None:
+    """``torch.save`` of tensors/plain data via temp file + rename; never overwrites."""
+    import io
     buf = io.BytesIO()
-    torch.save(dict(meta=meta, state_dict=state_of(model)), buf)
+    torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue(), overwrite=False)
 
 

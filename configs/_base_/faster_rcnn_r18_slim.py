@@ -1,4 +1,5 @@
-# Faster R-CNN R-18 FPN slimmed for CPU: FPN 64 ch, 300 train proposals, small RoI head.
+# Faster R-CNN R-18 FPN slimmed for CPU: FPN 64 ch, 300 train proposals, 64 RoIs/image,
+# small RoI head (~0.6 s/iter at batch 8, 96x96 on 2 cores).
 # backbone.init_cfg=None: nothing is downloaded; theta0 is the seeded random init (or a
 # local checkpoint / ticket, see configs/colt_faster_rcnn_voc_imagenet_ticket.py).
 _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py']
@@ -16,5 +17,5 @@ model = dict(
         # as background
         rpn=dict(assigner=dict(ignore_iof_thr=0.5), sampler=dict(num=128)),
         rpn_proposal=dict(nms_pre=600, max_per_img=300),
-        rcnn=dict(assigner=dict(ignore_iof_thr=0.5), sampler=dict(num=128))),
+        rcnn=dict(assigner=dict(ignore_iof_thr=0.5), sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100), rcnn=dict(max_per_img=50)))

@@ -1,4 +1,4 @@
-# The generated VOC-format demo set (10 shape classes, 128x128), made on first use.
+# The generated VOC-format demo set (10 shape classes, 96x96), made on first use.
 demo_data = 'det'
 data_root = 'data/demo/voc/VOCdevkit/'
 dataset_name = 'demo_voc_shapes10'
@@ -8,13 +8,13 @@ metainfo = dict(classes=classes)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='Resize', scale=(96, 96), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='Resize', scale=(96, 96), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
