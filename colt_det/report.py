@@ -87,3 +87,45 @@ def plot_metric_vs_sparsity(summaries: List[dict], names: List[str], path: str,
 def _mean(values) -> float:
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else float('nan')
+
+
+def plot_per_layer_sparsity(per_layer: dict, path: str, title: str = '') -> None:
+    """Bar chart of each layer's sparsity (layer collapse shows as a bar at 1.0)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    names = list(per_layer)
+    fig, ax = plt.subplots(figsize=(max(6, 0.22 * len(names)), 4))
+    ax.bar(range(len(names)), [per_layer[n] for n in names], color='tab:blue')
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([n.replace('.weight', '') for n in names], rotation=90, fontsize=6)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel('sparsity')
+    ax.set_title(title)
+    ax.grid(axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_points(points: List[dict], path: str, x: str, y: str, title: str = '') -> None:
+    """Scatter ``y`` against ``x`` for rows grouped by their ``method``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in sorted({p['method'] for p in points}):
+        rows = sorted((p for p in points if p['method'] == method), key=lambda p: p[x])
+        ax.plot([p[x] for p in rows], [p[y] for p in rows], 'o-', label=method)
+        for p in rows:
+            ax.annotate(p['name'], (p[x], p[y]), fontsize=6)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

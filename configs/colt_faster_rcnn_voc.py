@@ -6,17 +6,13 @@
 #     model.backbone.init_cfg.checkpoint=/path/resnet50.pth  (nothing is ever downloaded).
 _base_ = [
     './_base_/det_runtime.py', 'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
-    'mmdet::_base_/datasets/voc0712.py'
+    './_base_/voc0712.py'
 ]
 model = dict(
     backbone=dict(init_cfg=None),
     roi_head=dict(bbox_head=dict(num_classes=20)),
     train_cfg=dict(rpn=dict(assigner=dict(ignore_iof_thr=0.5)),
                    rcnn=dict(assigner=dict(ignore_iof_thr=0.5))))
-train_dataloader = dict(num_workers=2, persistent_workers=True)
-# VOC07 test: 11-point AP (use eval_mode='area' for VOC2012-style evaluation)
-val_evaluator = dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points')
-test_evaluator = val_evaluator
 # mmdet's VOC schedule: 4 epochs over RepeatDataset(times=3), lr step after epoch 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4, val_interval=4)
 val_cfg = dict(type='ValLoop')

@@ -133,3 +133,32 @@ def test_resume_skips_finished_stages_and_never_restarts(cls_data, colt_run, tmp
     assert before == after  # nothing rewritten
     with pytest.raises(SearchError, match='no search found'):
         ColtSearch(cls_config(cls_data, str(tmp_path / 'none')), resume=True).run()
+
+
+def test_nan_loss_stops_round_with_one_line_error(cls_data, tmp_path):
+    from colt_det.engine.hooks import NonFiniteLossError
+    cfg = cls_config(cls_data, str(tmp_path))
+    cfg.optim_wrapper.optimizer.lr = 1e12
+    with pytest.raises(NonFiniteLossError, match=r'loss is (nan|inf) at iteration \d+'):
+        ColtSearch(cfg).run()
+    assert not os.path.exists(tmp_path / 'tickets')
+
+
+def test_init_ticket_already_at_target_is_refused(cls_data, colt_run, tmp_path):
+    work, _ = colt_run
+    ticket = osp.join(work, 'tickets', 'round_02.safetensors')
+    cfg = cls_config(cls_data, str(tmp_path), target_sparsity=0.5,
+                     init_ticket=dict(path=ticket, mode='rewind'))
+    with pytest.raises(SearchError, match='already reaches target_sparsity'):
+        ColtSearch(cfg).run()
+    # method='ticket' trains it as it is, with its mask and theta0 values
+    cfg = cls_config(cls_data, str(tmp_path / 'fixed'), method='ticket', num_partitions=1,
+                     init_ticket=dict(path=ticket, mode='rewind'))
+    summary = ColtSearch(cfg).run()
+    src = load_ticket(ticket)
+    final = load_ticket(str(tmp_path / 'fixed' / 'tickets' / 'final.safetensors'))
+    assert all(torch.equal(src.masks[k], final.masks[k]) for k in src.masks)
+    assert all(torch.equal(src.theta0[k], final.theta0[k]) for k in src.masks)
+    assert summary['final']['sparsity'] == pytest.approx(src.sparsity)
+    report = json.load(open(tmp_path / 'fixed' / 'transfer_report.json'))
+    assert report['coverage'] > 0.9 and report['mapped'] == len(src.masks)

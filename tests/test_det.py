@@ -198,9 +198,75 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     w = dict(model.named_parameters())
     assert all(torch.all(w[k].detach()[~m] == 0) for k, m in t2.masks.items())
 
+    # tools/test.py reproduces the mAP the final training logged, from the checkpoint and from
+    # the compact ticket alike, and adds area-AP, per-class AP with the right names and COCO AP
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / 'metrics.json'
+    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'test.py'),
+                          osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'),
+                          str(tmp_path / 'final_masked.pth'), '--out', str(out),
+                          '--cfg-options'] + [f'{k}.dataset.data_root={voc_data}' for k in (
+                              'train_dataloader', 'val_dataloader', 'test_dataloader')],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads(out.read_text())
+    assert metrics['voc07/mAP'] == pytest.approx(summary['final']['metric'], abs=1e-6)
+    assert 'AP50/circle' in res.stdout.replace('  ', '') or 'circle' in res.stdout
+    assert 'voc07/AP50/circle' in metrics and 'coco/bbox_mAP_50' in metrics
+    assert 0.0 <= metrics['voc_area/mAP'] <= 1.0
+    assert metrics['sparsity'] == pytest.approx(t2.sparsity, abs=1e-6)
+    from colt_det.det.evaluate import evaluate_detector
+    from_ticket = evaluate_detector(det_config(voc_data, str(tmp_path / 'eval')),
+                                    str(tmp_path / 'tickets' / 'final.safetensors'), coco=False)
+    assert from_ticket['voc07/mAP'] == pytest.approx(metrics['voc07/mAP'], abs=1e-6)
+
 
 def test_missing_voc_is_one_clear_error(tmp_path):
     from colt_det.engine.search import ColtSearch
     cfg = det_config(str(tmp_path / 'nowhere'), str(tmp_path / 'w'))
     with pytest.raises(FileNotFoundError, match='put Pascal VOC under'):
         ColtSearch(cfg).run()
+
+
+def _one_image_voc(root, xml: str):
+    import os
+    base = osp.join(root, 'VOC2007')
+    for sub in ('Annotations', 'JPEGImages', 'ImageSets/Main'):
+        os.makedirs(osp.join(base, sub), exist_ok=True)
+    with open(osp.join(base, 'ImageSets/Main/trainval.txt'), 'w') as f:
+        f.write('000001\n')
+    with open(osp.join(base, 'Annotations/000001.xml'), 'w') as f:
+        f.write(xml)
+    return dict(type='CheckedVOCDataset', data_root=root,
+                ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2007/'), pipeline=PIPE,
+                metainfo=dict(classes=('dog', 'person')))
+
+
+GOOD_OBJ = ('<object><name>{name}</name><difficult>0</difficult><bndbox><xmin>1</xmin>'
+            '<ymin>2</ymin><xmax>{xmax}</xmax><ymax>40</ymax></bndbox></object>')
+SIZE = '<size><width>50</width><height>50</height><depth>3</depth></size>'
+
+
+@pytest.mark.parametrize('xml,message', [
+    (f'<annotation>{SIZE}' + GOOD_OBJ.format(name='cat', xmax=30) + '</annotation>',
+     "class 'cat' is not in the configured classes"),
+    (f'<annotation>{SIZE}' + GOOD_OBJ.format(name='dog', xmax='abc') + '</annotation>',
+     'non-numeric <bndbox><xmax>'),
+    ('<annotation><size><width>50', 'is not valid XML'),
+    ('<annotation><size><width>x</width><height>50</height></size></annotation>',
+     '<size><width> is missing or not an integer'),
+])
+def test_bad_voc_xml_names_file_and_field(tmp_path, xml, message):
+    cfg = _one_image_voc(str(tmp_path), xml)
+    with pytest.raises(ValueError, match='000001.xml') as err:
+        DATASETS.build(cfg)
+    assert message in str(err.value)
+
+
+def test_checked_voc_accepts_good_file(tmp_path):
+    xml = f'<annotation>{SIZE}' + GOOD_OBJ.format(name='dog', xmax=30) + '</annotation>'
+    ds = DATASETS.build(_one_image_voc(str(tmp_path), xml))
+    assert labels_of(ds) == [0]

@@ -15,9 +15,12 @@ Objects of other partitions in a kept image follow ``policy``:
 Images left with no object of the partition are dropped.
 """
 import copy
+import os.path as osp
 import random
+import xml.etree.ElementTree as ET
 from typing import Dict, List, Sequence, Tuple
 
+from mmdet.datasets import VOCDataset
 from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
@@ -113,3 +116,58 @@ class ClassPartitionDetDataset(Dataset):
                 return data
             idx = random.randrange(len(self))  # a transform rejected the sample: take another
         raise RuntimeError(f'pipeline returned None for 10 samples of partition {self.classes}')
+
+
+@DATASETS.register_module()
+class CheckedVOCDataset(VOCDataset):
+    """``VOCDataset`` that stops on bad annotations instead of silently skipping them.
+
+    mmdet's VOCDataset drops objects whose class is not in ``metainfo['classes']`` and fails with
+    an anonymous ``AttributeError`` on a malformed file. Here both are one ``ValueError`` naming
+    the file and the field, and how to fix it.
+
+    Args:
+        unknown_classes (str): ``'error'`` (default) or ``'skip'`` (mmdet's behaviour), for
+            object names not in the configured classes.
+    """
+
+    def __init__(self, *args, unknown_classes: str = 'error', **kwargs) -> None:
+        if unknown_classes not in ('error', 'skip'):
+            raise ValueError(f"unknown_classes must be 'error' or 'skip', got {unknown_classes!r}")
+        self.unknown_classes = unknown_classes
+        super().__init__(*args, **kwargs)
+
+    def parse_data_info(self, img_info: dict):
+        xml_path = img_info['xml_path']
+        if not osp.isfile(xml_path):
+            raise ValueError(f'annotation {xml_path} listed in {self.ann_file} does not exist: '
+                             f'restore it or remove the id from the list')
+        try:
+            root = ET.parse(xml_path).getroot()
+        except ET.ParseError as e:
+            raise ValueError(f'annotation {xml_path} is not valid XML ({e}): fix or remove '
+                             f'the file') from None
+        for k, obj in enumerate(root.findall('object')):
+            name = obj.findtext('name')
+            if name is None:
+                raise ValueError(f'annotation {xml_path}: object {k} has no <name>: fix the file')
+            if name not in self._metainfo['classes'] and self.unknown_classes == 'error':
+                raise ValueError(f'annotation {xml_path}: class {name!r} is not in the '
+                                 f'configured classes {list(self._metainfo["classes"])}: add it '
+                                 f'to metainfo.classes or set unknown_classes="skip"')
+            box = obj.find('bndbox')
+            for field in ('xmin', 'ymin', 'xmax', 'ymax'):
+                text = box.findtext(field) if box is not None else None
+                try:
+                    float(text)
+                except (TypeError, ValueError):
+                    raise ValueError(f'annotation {xml_path}: object {k} ({name}) has a missing '
+                                     f'or non-numeric <bndbox><{field}> ({text!r}): fix the '
+                                     f'file') from None
+        size = root.find('size')
+        if size is not None:
+            for field in ('width', 'height'):
+                if not (size.findtext(field) or '').strip().isdigit():
+                    raise ValueError(f'annotation {xml_path}: <size><{field}> is missing or '
+                                     f'not an integer: fix the file')
+        return super().parse_data_info(img_info)

@@ -42,6 +42,9 @@ class ColtHook(Hook):
         progress_interval (int): print ``iter i/n, loss, ETA`` every this many iterations
             (0: never). MMEngine's own logging stays at its configured level.
         stage_name (str): how progress lines name this stage.
+        seed (int, optional): reseed all RNGs with ``seed + epoch`` at every epoch start, so a
+            stage resumed from an epoch checkpoint draws the same augmentations as an
+            uninterrupted one (identical masks after resume).
     """
 
     priority = 'ABOVE_NORMAL'  # before CheckpointHook, so checkpoints hold masked weights
@@ -57,7 +60,8 @@ class ColtHook(Hook):
                  out_state: Optional[str] = None,
                  check_finite_loss: bool = True,
                  progress_interval: int = 0,
-                 stage_name: str = 'stage') -> None:
+                 stage_name: str = 'stage',
+                 seed: Optional[int] = None) -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.theta0_path = theta0
@@ -68,6 +72,7 @@ class ColtHook(Hook):
         self.out_state = out_state
         self.progress_interval = progress_interval
         self.stage_name = stage_name
+        self.seed = seed
         self._t_start = None
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
@@ -103,6 +108,11 @@ class ColtHook(Hook):
         report = sparsity(self.mask)
         runner.logger.info(f'[colt] training with {len(self.mask)} masked layers, sparsity '
                            f'{report.overall:.2%}' + (' (resumed)' if resumed else ''))
+
+    def before_train_epoch(self, runner) -> None:
+        if self.seed is not None:
+            from mmengine.runner import set_random_seed
+            set_random_seed(self.seed + runner.epoch)
 
     def before_val(self, runner) -> None:
         # runner.val()/test() without train(): still evaluate the masked model

@@ -193,6 +193,11 @@ class ColtSearch:
             if not started:
                 raise SearchError(f'--resume: no search found in {self.work_dir} (no '
                                   f'theta0.safetensors): run without --resume to start one')
+            # temp files of writes a crash interrupted; finished files were renamed into place
+            for d, _, files in os.walk(self.work_dir):
+                for f in files:
+                    if f.startswith('.tmp.'):
+                        os.remove(osp.join(d, f))
             return
         if started:
             raise SearchError(f'{self.work_dir} already holds a search: pass --resume to '
@@ -304,6 +309,10 @@ class ColtSearch:
         if self.s.init_ticket:  # continue pruning from the transferred ticket
             mask_path = self.init_ticket_path
             current = load_ticket(mask_path).sparsity
+            if current >= self.s.target_sparsity - 1e-9:
+                raise SearchError(f'init_ticket sparsity {current:.2%} already reaches '
+                                  f'target_sparsity {self.s.target_sparsity:.0%}: raise the '
+                                  f"target or use method='ticket' to train it as it is")
         for r in range(1, self.s.max_rounds + 1):
             if current >= self.s.target_sparsity - 1e-9:
                 break
@@ -414,7 +423,7 @@ class ColtSearch:
                     prune_scope=self.s.prune_scope,
                     out_mask=osp.join(sdir, 'mask.safetensors') if prune else None,
                     out_result=osp.join(sdir, 'result.json'),
-                    progress_interval=self.s.progress_interval,
+                    progress_interval=self.s.progress_interval, seed=self.s.seed,
                     stage_name=osp.relpath(sdir, self.work_dir))
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [hook]
         os.makedirs(sdir, exist_ok=True)

@@ -22,14 +22,14 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='VOC2007/ImageSets/Main/trainval.txt',
                  data_prefix=dict(sub_data_root='VOC2007/'),
                  filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=0, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='VOC2007/ImageSets/Main/test.txt',
                  data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True,
                  pipeline=test_pipeline))

@@ -1,0 +1,57 @@
+"""Ticket file size vs the dense fp32 state_dict at a given sparsity (ResNet-18 / ResNet-50).
+
+Usage:
+    .venv/bin/python benchmarks/ticket_size.py [--sparsity 0.89] [--depth 18]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--sparsity', type=float, default=0.89)
+    parser.add_argument('--depth', type=int, default=18)
+    args = parser.parse_args()
+    from colt_det.cls.models import ImageClassifier
+    from colt_det.core import (PrunableSpec, magnitude_prune, ones_mask, save_ticket, sparsity,
+                               state_of)
+    torch.manual_seed(0)
+    model = ImageClassifier(backbone=dict(type='TVResNet', depth=args.depth), num_classes=1000)
+    names = PrunableSpec(include=['backbone.*']).select(model)
+    params = dict(model.named_parameters())
+    mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names),
+                           args.sparsity)
+    theta0 = state_of(model)
+    with tempfile.TemporaryDirectory() as d:
+        dense_path = osp.join(d, 'dense.pth')
+        torch.save(theta0, dense_path)
+        rows = []
+        for label, kw in [('mask only', dict(theta0=None)),
+                          ('mask + theta0 of survivors', dict(theta0=theta0)),
+                          ('mask + theta0 + unmasked tensors (BN, head)',
+                           dict(theta0=theta0, dense={k: v for k, v in theta0.items()
+                                                      if k not in mask})),
+                          ('+ trained values of survivors (final ticket)',
+                           dict(theta0=theta0, trained=theta0,
+                                dense={k: v for k, v in theta0.items() if k not in mask}))]:
+            path = osp.join(d, f'{len(rows)}.safetensors')
+            save_ticket(path, mask, **kw)
+            rows.append((label, os.path.getsize(path)))
+        dense = os.path.getsize(dense_path)
+    print(f'ResNet-{args.depth} (ImageNet head), prunable = backbone convs, sparsity '
+          f'{sparsity(mask).overall:.2%}; dense fp32 state_dict {dense / 2**20:.1f} MiB')
+    print('| ticket content | size MiB | x dense |')
+    print('|---|---|---|')
+    for label, size in rows:
+        print(f'| {label} | {size / 2**20:.2f} | {size / dense:.3f} |')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,89 @@
+"""SIGKILL a running search at several points; `--resume` must end with the same final mask."""
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT
+
+from colt_det.core import load_ticket
+
+TINY = """
+_base_ = ['{root}/configs/colt_smallconv_demo.py']
+demo_data = None
+train_dataloader = dict(batch_size=32, dataset=dict(root='{data}', img_size=16))
+val_dataloader = dict(dataset=dict(root='{data}', img_size=16))
+test_dataloader = dict(dataset=dict(root='{data}', img_size=16))
+model = dict(backbone=dict(widths=(8, 16, 16, 16)))
+param_scheduler = []
+train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
+default_hooks = dict(logger=dict(interval=1000))
+colt = dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=4, progress_interval=0)
+"""
+
+
+@pytest.fixture(scope='module')
+def tiny_cfg(cls_data, tmp_path_factory):
+    path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
+    path.write_text(TINY.format(root=ROOT, data=cls_data))
+    return str(path)
+
+
+def _cmd(cfg, work, resume=False):
+    return [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg, '--work-dir', work] + (
+        ['--resume'] if resume else [])
+
+
+def _run_until(cfg, work, marker, resume=False):
+    """Start a search and SIGKILL it as soon as ``marker`` (relative to work) exists."""
+    proc = subprocess.Popen(_cmd(cfg, work, resume), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if osp.exists(osp.join(work, marker)):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return False
+
+
+def _final_mask(work):
+    return load_ticket(osp.join(work, 'tickets', 'final.safetensors')).masks
+
+
+@pytest.fixture(scope='module')
+def reference(tiny_cfg, tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('ref'))
+    res = subprocess.run(_cmd(tiny_cfg, work), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work
+
+
+@pytest.mark.parametrize('marker', [
+    'rounds/round_01/part_0/mask.safetensors',  # between pruning and the next partition
+    'rounds/round_01/part_1/epoch_1.pth',  # mid-stage, after an epoch checkpoint
+    'tickets/round_02.safetensors',  # right after a round closed
+    'final/epoch_1.pth',  # during the final training
+])
+def test_sigkill_then_resume_gives_identical_mask(tiny_cfg, reference, tmp_path, marker):
+    work = str(tmp_path / 'w')
+    assert _run_until(tiny_cfg, work, marker), f'search ended before {marker} appeared'
+    assert not osp.exists(osp.join(work, 'tickets', 'final.safetensors'))
+    # without --resume nothing is overwritten
+    res = subprocess.run(_cmd(tiny_cfg, work), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1 and '--resume' in res.stderr.splitlines()[-1]
+    res = subprocess.run(_cmd(tiny_cfg, work, resume=True), capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ref, got = _final_mask(reference), _final_mask(work)
+    assert set(ref) == set(got)
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    leftovers = [f for _, _, files in os.walk(work) for f in files if f.startswith('.tmp.')]
+    assert leftovers == []
