@@ -162,3 +162,18 @@ def test_init_ticket_already_at_target_is_refused(cls_data, colt_run, tmp_path):
     assert summary['final']['sparsity'] == pytest.approx(src.sparsity)
     report = json.load(open(tmp_path / 'fixed' / 'transfer_report.json'))
     assert report['coverage'] > 0.9 and report['mapped'] == len(src.masks)
+
+
+def test_late_rewinding_rewinds_to_iteration_k(cls_data, tmp_path):
+    cfg = cls_config(cls_data, str(tmp_path), rewind_iter=3, target_sparsity=0.4,
+                     final_train=False)
+    ColtSearch(cfg).run()
+    init = load_state(str(tmp_path / 'theta_init.safetensors'))
+    theta0 = load_state(str(tmp_path / 'theta0.safetensors'))
+    conv = 'backbone.features.0.weight'
+    assert not torch.equal(init[conv], theta0[conv])  # 3 dense iterations moved the weights
+    ticket = load_ticket(str(tmp_path / 'tickets' / 'round_01.safetensors'))
+    for k, m in ticket.masks.items():
+        assert torch.equal(ticket.theta0[k], theta0[k] * m)
+    rewind_result = json.load(open(tmp_path / 'rewind' / 'result.json'))
+    assert rewind_result['iters'] == 3

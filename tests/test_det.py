@@ -1,5 +1,6 @@
 """Detection: real VOC files, class partitions, a slim Faster R-CNN under masks, the search."""
 import copy
+import json
 import os.path as osp
 
 import pytest
@@ -270,3 +271,48 @@ def test_checked_voc_accepts_good_file(tmp_path):
     xml = f'<annotation>{SIZE}' + GOOD_OBJ.format(name='dog', xmax=30) + '</annotation>'
     ds = DATASETS.build(_one_image_voc(str(tmp_path), xml))
     assert labels_of(ds) == [0]
+
+
+def test_classification_ticket_initialises_detector(voc_data, tmp_path):
+    """A TVResNet-18 classification ticket -> the demo detector (method='ticket', trained)."""
+    from colt_det.cls.models import ImageClassifier
+    from colt_det.core import (PrunableSpec, load_ticket, magnitude_prune, ones_mask,
+                               save_ticket, state_of)
+    from colt_det.engine.search import ColtSearch
+    from colt_det.engine.state import load_state
+    torch.manual_seed(1)
+    clf = ImageClassifier(backbone=dict(type='TVResNet', depth=18), num_classes=10)
+    names = PrunableSpec(include=['backbone.*']).select(clf)
+    params = dict(clf.named_parameters())
+    mask = magnitude_prune({n: params[n] for n in names}, ones_mask(clf, names), 0.7)
+    trained = {k: v + 0.01 for k, v in state_of(clf).items()}  # "trained" != theta0
+    src = str(tmp_path / 'cls_final.safetensors')
+    save_ticket(src, mask, state_of(clf), trained=trained, meta=dict(arch='TVResNet18'))
+
+    cfg = det_config(voc_data, str(tmp_path / 'det'), method='ticket', num_partitions=1,
+                     init_ticket=dict(path=src, mode='trained'))
+    summary = ColtSearch(cfg).run()
+    theta0 = load_state(str(tmp_path / 'det' / 'theta0.safetensors'))
+    for n, m in mask.items():
+        assert torch.equal(theta0[n], trained[n] * m)  # detector starts from the ticket
+    final = load_ticket(str(tmp_path / 'det' / 'tickets' / 'final.safetensors'))
+    assert set(final.masks) == set(mask)
+    assert all(torch.equal(final.masks[n], mask[n]) for n in mask)  # mask kept fixed
+    assert all(torch.all(final.trained[n][~mask[n]] == 0) for n in mask)
+    assert summary['final']['sparsity'] == pytest.approx(0.7, abs=1e-3)
+    with open(tmp_path / 'det' / 'transfer_report.json') as f:
+        report = json.load(f)
+    assert report['dropped'] == []  # the ticket masks backbone convs only
+    assert report['coverage'] > 0.95 and report['mode'] == 'trained'
+
+    # a ticket of another depth is refused with what differs, before anything trains
+    torch.manual_seed(1)
+    r50 = ImageClassifier(backbone=dict(type='TVResNet', depth=50), num_classes=10)
+    n50 = PrunableSpec(include=['backbone.*']).select(r50)
+    bad = str(tmp_path / 'r50.safetensors')
+    save_ticket(bad, ones_mask(r50, n50), state_of(r50), meta=dict(arch='TVResNet50'))
+    cfg = det_config(voc_data, str(tmp_path / 'det50'), method='ticket', num_partitions=1,
+                     init_ticket=dict(path=bad, mode='rewind'))
+    from colt_det.core import TicketError
+    with pytest.raises(TicketError, match='arch=TVResNet50.*shape mismatch'):
+        ColtSearch(cfg).run()

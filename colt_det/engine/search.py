@@ -160,7 +160,6 @@ class ColtSearch:
         """Run (or resume) the whole search; returns the summary dict."""
         self._check_work_dir()
         os.makedirs(self.work_dir, exist_ok=True)
-        self._check_settings()
         classes = self.task.class_names(self.cfg)
         n = self.s.num_partitions if self.s.method == 'colt' else 1
         groups = partition_classes(classes, n, self.s.partition_scheme, self.s.seed,
@@ -168,6 +167,7 @@ class ColtSearch:
 
         self.groups, self.classes = groups, classes
         self._make_theta0()
+        self._check_settings()  # recorded once theta0 exists: a failed start leaves no state
         self._progress(f'{self.s.method.upper()} search: {len(groups)} partition(s) '
                        f'{[len(g) for g in groups]} classes, p={self.s.prune_ratio}, target '
                        f'sparsity {self.s.target_sparsity:.0%}, work dir {self.work_dir}')

@@ -8,7 +8,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-log_level = 'WARNING'
+# MMEngine's own INFO/WARNING chatter (config dumps, deprecations) off; [colt] lines show progress
+log_level = 'ERROR'
 log_processor = dict(by_epoch=True)
 val_evaluator = dict(type='TopKAccuracy')
 test_evaluator = val_evaluator

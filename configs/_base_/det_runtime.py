@@ -13,6 +13,7 @@ default_hooks = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
-log_level = 'WARNING'
+# MMEngine's own INFO/WARNING chatter (config dumps, deprecations) off; [colt] lines show progress
+log_level = 'ERROR'
 load_from = None
 resume = False
