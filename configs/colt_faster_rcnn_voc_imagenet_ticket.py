@@ -1,7 +1,9 @@
 # Faster R-CNN R-50 FPN on VOC07+12 initialised from a COLT ticket found on ImageNet
-# (configs/colt_resnet50_imagenet.py -> work_dirs/colt_resnet50_imagenet/tickets/final.safetensors).
+# (configs/colt_resnet50_imagenet.py ->
+#  work_dirs/colt_resnet50_imagenet/tickets/final.safetensors).
 #   mode='rewind': masked theta0 of the ticket; mode='trained': the masked ImageNet-trained weights
-#   method='ticket': keep the ticket's mask fixed; method='colt': continue COLT rounds on VOC from it
+#   method='ticket': keep the ticket's mask fixed;
+#   method='colt': continue COLT rounds on VOC from it
 _base_ = ['./colt_faster_rcnn_voc.py']
 ticket_path = 'work_dirs/colt_resnet50_imagenet/tickets/final.safetensors'
 colt = dict(

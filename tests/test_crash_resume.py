@@ -85,5 +85,7 @@ def test_sigkill_then_resume_gives_identical_mask(tiny_cfg, reference, tmp_path,
     ref, got = _final_mask(reference), _final_mask(work)
     assert set(ref) == set(got)
     assert all(torch.equal(ref[k], got[k]) for k in ref)
+    trained = load_ticket(osp.join(work, 'tickets', 'final.safetensors')).trained
+    assert all(torch.all(trained[k][~m] == 0) for k, m in got.items())  # enforced after resume
     leftovers = [f for _, _, files in os.walk(work) for f in files if f.startswith('.tmp.')]
     assert leftovers == []

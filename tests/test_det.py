@@ -218,6 +218,15 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     assert 'voc07/AP50/circle' in metrics and 'coco/bbox_mAP_50' in metrics
     assert 0.0 <= metrics['voc_area/mAP'] <= 1.0
     assert metrics['sparsity'] == pytest.approx(t2.sparsity, abs=1e-6)
+    # export: the compact ticket rebuilds exactly the mask-applied checkpoint
+    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'export_ticket.py'),
+                          str(tmp_path / 'tickets' / 'final.safetensors'),
+                          str(tmp_path / 'exported.pth')], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    exported = torch.load(tmp_path / 'exported.pth', weights_only=True)['state_dict']
+    saved = torch.load(tmp_path / 'final_masked.pth', weights_only=True)['state_dict']
+    assert set(exported) == set(saved)
+    assert all(torch.equal(exported[k], saved[k]) for k in saved)
     from colt_det.det.evaluate import evaluate_detector
     from_ticket = evaluate_detector(det_config(voc_data, str(tmp_path / 'eval')),
                                     str(tmp_path / 'tickets' / 'final.safetensors'), coco=False)
@@ -229,6 +238,7 @@ def test_missing_voc_is_one_clear_error(tmp_path):
     cfg = det_config(str(tmp_path / 'nowhere'), str(tmp_path / 'w'))
     with pytest.raises(FileNotFoundError, match='put Pascal VOC under'):
         ColtSearch(cfg).run()
+    assert not osp.exists(tmp_path / 'w')  # nothing written
 
 
 def _one_image_voc(root, xml: str):
@@ -316,3 +326,4 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     from colt_det.core import TicketError
     with pytest.raises(TicketError, match='arch=TVResNet50.*shape mismatch'):
         ColtSearch(cfg).run()
+    assert not osp.exists(tmp_path / 'det50')  # nothing written

@@ -102,7 +102,8 @@ class ImageFolderCls(_ClsBase):
                                     f'data_root at a folder with {split}/<class>/ images')
         ann = osp.join(split_dir, 'val_annotations.txt')
         if classes is None:
-            class_root = osp.join(root, 'train') if osp.isdir(osp.join(root, 'train')) else split_dir
+            train_dir = osp.join(root, 'train')
+            class_root = train_dir if osp.isdir(train_dir) else split_dir
             classes = sorted(d for d in os.listdir(class_root)
                              if osp.isdir(osp.join(class_root, d)))
         self.classes = list(classes)

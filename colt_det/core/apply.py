@@ -4,7 +4,7 @@ from typing import Dict, List, Mapping, Optional
 import torch
 from torch import nn
 
-from .masks import Mask
+from .masks import Mask, mismatch_parts
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -16,16 +16,9 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 def check_mask_fits(model: nn.Module, mask: Mask) -> None:
     """Raise a ValueError naming every mask key missing from ``model`` or of the wrong shape."""
-    params = dict(unwrap(model).named_parameters())
-    missing = [k for k in mask if k not in params]
-    wrong = [f'{k}: mask {tuple(m.shape)} vs model {tuple(params[k].shape)}'
-             for k, m in mask.items() if k in params and m.shape != params[k].shape]
-    if missing or wrong:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} mask key(s) not in the model, e.g. {missing[:3]}')
-        if wrong:
-            parts.append(f'{len(wrong)} shape mismatch(es), e.g. {wrong[:3]}')
+    params = {n: p.shape for n, p in unwrap(model).named_parameters()}
+    parts = mismatch_parts({n: m.shape for n, m in mask.items()}, params, 'mask', 'model')
+    if parts:
         raise ValueError('mask does not fit the model: ' + '; '.join(parts))
 
 

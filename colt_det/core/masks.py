@@ -195,6 +195,24 @@ def overlap_report(masks: Sequence[Mask]) -> dict:
     return dict(mean_jaccard=overall, per_layer=per_layer)
 
 
+def mismatch_parts(have: Mapping[str, Sequence[int]], want: Mapping[str, Sequence[int]],
+                   have_name: str, want_name: str, limit: int = 3) -> List[str]:
+    """Describe names of ``have`` missing from ``want`` and shape differences (empty: fits).
+
+    Used wherever masks or tickets meet a model, so every such error reads the same.
+    """
+    missing = [n for n in have if n not in want]
+    wrong = [f'{n}: {have_name} {tuple(have[n])} vs {want_name} {tuple(want[n])}'
+             for n in have if n in want and tuple(have[n]) != tuple(want[n])]
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} {have_name} layer(s) not in the {want_name}, e.g. '
+                     f'{missing[:limit]}')
+    if wrong:
+        parts.append(f'{len(wrong)} shape mismatch(es), e.g. {wrong[:limit]}')
+    return parts
+
+
 def strip_prefix(names: Iterable[str], prefix: str = 'module.') -> List[str]:
     """Parameter names without a DDP/wrapper prefix."""
     return [re.sub(f'^{re.escape(prefix)}', '', n) for n in names]

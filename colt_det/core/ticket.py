@@ -22,7 +22,7 @@ from typing import Dict, Mapping, Optional
 import torch
 
 from ..version import __version__
-from .masks import Mask, sparsity
+from .masks import Mask, mismatch_parts, sparsity
 
 _META_KEY = 'colt_det'
 _FORMAT = 'colt_det.ticket/1'
@@ -223,16 +223,9 @@ def load_mask(path: str) -> Mask:
 def check_ticket_fits(ticket: Ticket, named_shapes: Mapping[str, torch.Size],
                       what: str = 'model') -> None:
     """Raise TicketError listing every masked name missing from / mis-shaped in ``what``."""
-    missing = [n for n in ticket.masks if n not in named_shapes]
-    wrong = [f'{n}: ticket {tuple(m.shape)} vs {what} {tuple(named_shapes[n])}'
-             for n, m in ticket.masks.items()
-             if n in named_shapes and tuple(m.shape) != tuple(named_shapes[n])]
-    if missing or wrong:
+    parts = mismatch_parts({n: m.shape for n, m in ticket.masks.items()}, named_shapes,
+                           'ticket', what)
+    if parts:
         arch = ticket.meta.get('arch', '?')
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} ticket layer(s) not in the {what}, e.g. {missing[:3]}')
-        if wrong:
-            parts.append(f'{len(wrong)} shape mismatch(es), e.g. {wrong[:3]}')
         raise TicketError(f'ticket (arch={arch}) does not fit the {what}: ' + '; '.join(parts) +
                           ': use a ticket found for the same architecture and depth')

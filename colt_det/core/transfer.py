@@ -10,6 +10,7 @@ from typing import Dict, List, Mapping, Optional
 
 import torch
 
+from .masks import mismatch_parts
 from .ticket import Ticket, TicketError
 
 # classifier names -> detector names; anything not listed (e.g. ``head.*``, ``fc.*``) is dropped
@@ -83,20 +84,13 @@ def map_ticket(ticket: Ticket, target_shapes: Mapping[str, torch.Size],
     if not masks:
         raise TicketError(f'no ticket layer matches the key map {key_map}: ticket layers look '
                           f'like {list(ticket.masks)[:3]}; set key_map to rename them')
-    missing = [f'{s} -> {t}' for s, t in report.mapped.items() if t not in target_shapes]
-    wrong = [f'{t}: ticket {tuple(masks[t].shape)} vs model {tuple(target_shapes[t])}'
-             for t in masks if t in target_shapes and tuple(masks[t].shape) !=
-             tuple(target_shapes[t])]
-    uncovered = [n for n in target_shapes if n.startswith(target_prefix) and n not in masks
-                 and n.endswith('.weight') and len(target_shapes[n]) > 1]
-    if missing or wrong:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} ticket layer(s) not in the model: {missing[:4]}')
-        if wrong:
-            parts.append(f'{len(wrong)} shape mismatch(es): {wrong[:4]}')
+    parts = mismatch_parts({n: m.shape for n, m in masks.items()}, target_shapes, 'ticket',
+                           'model', limit=4)
+    if parts:
+        uncovered = [n for n in target_shapes if n.startswith(target_prefix) and n not in masks
+                     and n.endswith('.weight') and len(target_shapes[n]) > 1]
         if uncovered:
-            parts.append(f'{len(uncovered)} model conv layer(s) not in the ticket: '
+            parts.append(f'{len(uncovered)} model conv layer(s) not in the ticket, e.g. '
                          f'{uncovered[:4]}')
         raise TicketError(f"ticket (arch={ticket.meta.get('arch', '?')}) does not fit the "
                           f"model: " + '; '.join(parts) +

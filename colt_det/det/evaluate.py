@@ -8,11 +8,11 @@ import os.path as osp
 import tempfile
 from typing import Dict, Optional
 
-import torch
 from mmengine.config import Config
 
-from ..core import PrunableSpec, load_ticket, sparsity
+from ..core import PrunableSpec, sparsity
 from ..core.ticket import check_safetensors_header
+from ..engine.state import checkpoint_from_ticket
 
 
 def _add_instances_to_meta(pipeline) -> None:
@@ -33,22 +33,6 @@ def _walk_datasets(cfg):
             v = cfg.get(sub)
             for item in (v if isinstance(v, (list, tuple)) else [v]):
                 yield from _walk_datasets(item)
-
-
-def checkpoint_from_ticket(ticket_path: str, out_path: str) -> str:
-    """A mask-applied MMEngine checkpoint from a final ticket (trained values + dense rest)."""
-    from ..engine.state import atomic_torch_save
-    ticket = load_ticket(ticket_path)
-    if not ticket.trained:
-        raise ValueError(f'{ticket_path} holds no trained values (a round ticket is theta0 '
-                         f'+ mask): evaluate tickets/final.safetensors or final_masked.pth')
-    state = dict(ticket.dense)
-    state.update(ticket.trained)
-    atomic_torch_save(dict(state_dict=state, meta=dict(colt_masked=True, source=ticket_path,
-                                                      dataset_meta=dict(classes=tuple(
-                                                          ticket.meta.get('classes', ()))))),
-                      out_path)
-    return out_path
 
 
 def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,

@@ -24,16 +24,17 @@ import os
 import os.path as osp
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import MODELS
 from mmengine.runner import Runner, set_random_seed
 
-from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, intersect, update_json, load_mask, load_ticket,
-                    magnitude_prune, ones_mask, overlap_report, partition_classes,
-                    random_mask_like, save_ticket, sparsity, vote)
+from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, intersect, load_mask,
+                    load_ticket, magnitude_prune, ones_mask, overlap_report,
+                    partition_classes, random_mask_like, save_ticket, sparsity, update_json,
+                    vote)
 from ..core.apply import state_of
 from ..core.transfer import map_ticket
 from ..report import eta_rounds, plot_metric_vs_sparsity
@@ -44,7 +45,7 @@ from .tasks import get_task
 
 @dataclass
 class ColtSettings:
-    """The ``colt = dict(...)`` block of a config (see docs/config.md)."""
+    """The ``colt = dict(...)`` block of a config (documented in README.md)."""
 
     method: str = 'colt'  # 'colt' | 'imp' | 'random'
     task: str = 'cls'  # 'cls' | 'det'
@@ -159,7 +160,7 @@ class ColtSearch:
     def run(self) -> dict:
         """Run (or resume) the whole search; returns the summary dict."""
         self._check_work_dir()
-        os.makedirs(self.work_dir, exist_ok=True)
+        # nothing is written until the inputs are checked and theta0 exists
         classes = self.task.class_names(self.cfg)
         n = self.s.num_partitions if self.s.method == 'colt' else 1
         groups = partition_classes(classes, n, self.s.partition_scheme, self.s.seed,

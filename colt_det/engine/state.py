@@ -4,7 +4,7 @@ from typing import Dict
 import torch
 from torch import nn
 
-from ..core import atomic_write_bytes
+from ..core import atomic_write_bytes, load_ticket
 from ..core.apply import state_of, unwrap
 from ..core.ticket import check_safetensors_header
 
@@ -55,3 +55,18 @@ def _dataset_meta(runner) -> dict:
         return dict(runner.train_dataloader.dataset.metainfo)
     except Exception:  # no train dataloader built (e.g. test-only runner)
         return {}
+
+
+def checkpoint_from_ticket(ticket_path: str, out_path: str) -> str:
+    """A mask-applied MMEngine checkpoint from a final ticket (trained values + dense rest)."""
+    ticket = load_ticket(ticket_path)
+    if not ticket.trained:
+        raise ValueError(f'{ticket_path} holds no trained values (a round ticket is theta0 '
+                         f'+ mask): evaluate tickets/final.safetensors or final_masked.pth')
+    state = dict(ticket.dense)
+    state.update(ticket.trained)
+    atomic_torch_save(dict(state_dict=state, meta=dict(colt_masked=True, source=ticket_path,
+                                                      dataset_meta=dict(classes=tuple(
+                                                          ticket.meta.get('classes', ()))))),
+                      out_path)
+    return out_path
