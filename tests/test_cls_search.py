@@ -177,3 +177,16 @@ def test_late_rewinding_rewinds_to_iteration_k(cls_data, tmp_path):
         assert torch.equal(ticket.theta0[k], theta0[k] * m)
     rewind_result = json.load(open(tmp_path / 'rewind' / 'result.json'))
     assert rewind_result['iters'] == 3
+
+
+def test_oneshot_prunes_theta0_by_magnitude_once(cls_data, tmp_path):
+    from colt_det.core import magnitude_prune
+    cfg = cls_config(cls_data, str(tmp_path), method='oneshot', num_partitions=1,
+                     target_sparsity=0.6)
+    summary = ColtSearch(cfg).run()
+    theta0 = load_state(str(tmp_path / 'theta0.safetensors'))
+    got = load_ticket(str(tmp_path / 'tickets' / 'final.safetensors')).masks
+    want = magnitude_prune({k: theta0[k] for k in got},
+                           {k: torch.ones_like(m) for k, m in got.items()}, 0.6)
+    assert all(torch.equal(got[k], want[k]) for k in got)
+    assert summary['rounds'] == [] and summary['final']['sparsity'] == pytest.approx(0.6, abs=1e-3)
