@@ -151,6 +151,7 @@ def test_init_ticket_already_at_target_is_refused(cls_data, colt_run, tmp_path):
                      init_ticket=dict(path=ticket, mode='rewind'))
     with pytest.raises(SearchError, match='already reaches target_sparsity'):
         ColtSearch(cfg).run()
+    assert os.listdir(tmp_path) == []  # nothing written
     # method='ticket' trains it as it is, with its mask and theta0 values
     cfg = cls_config(cls_data, str(tmp_path / 'fixed'), method='ticket', num_partitions=1,
                      init_ticket=dict(path=ticket, mode='rewind'))

@@ -265,12 +265,18 @@ class ColtSearch:
         if not values:
             raise SearchError(f"init_ticket {opts['path']} has no {mode} values: use "
                               f"mode='rewind' or a final ticket (which stores trained values)")
-        params = dict(model.named_parameters())
         mask = ones_mask(model, prunable)
+        for n, m in mapped.masks.items():
+            mask[n] = m.clone()
+        start = sparsity(mask).overall
+        if self.s.method in ('colt', 'imp') and start >= self.s.target_sparsity - 1e-9:
+            raise SearchError(f'init_ticket sparsity {start:.2%} already reaches '
+                              f'target_sparsity {self.s.target_sparsity:.0%}: raise the '
+                              f"target or use method='ticket' to train it as it is")
+        params = dict(model.named_parameters())
         with torch.no_grad():
             for n, m in mapped.masks.items():
                 params[n].copy_(values[n] * m)
-                mask[n] = m.clone()
         save_ticket(self.init_ticket_path, mask, state_of(model), meta=self._meta(
             round=0, source=opts['path'], transfer=report.to_dict(), init_mode=mode))
         atomic_write_json(osp.join(self.work_dir, 'transfer_report.json'),
@@ -310,10 +316,6 @@ class ColtSearch:
         if self.s.init_ticket:  # continue pruning from the transferred ticket
             mask_path = self.init_ticket_path
             current = load_ticket(mask_path).sparsity
-            if current >= self.s.target_sparsity - 1e-9:
-                raise SearchError(f'init_ticket sparsity {current:.2%} already reaches '
-                                  f'target_sparsity {self.s.target_sparsity:.0%}: raise the '
-                                  f"target or use method='ticket' to train it as it is")
         for r in range(1, self.s.max_rounds + 1):
             if current >= self.s.target_sparsity - 1e-9:
                 break
