@@ -184,6 +184,7 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     for r in summary['rounds']:
         for p in r['partitions']:
             assert p['metric'] is not None and 0.0 <= p['metric'] <= 1.0
+            assert 0 < p['images'] < 48 and p['objects'] >= p['images']
     t2 = load_ticket(str(tmp_path / 'tickets' / 'round_02.safetensors'))
     assert all(k.startswith('backbone.') for k in t2.masks)
     for i in range(2):

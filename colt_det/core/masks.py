@@ -5,7 +5,6 @@ the unwrapped model), so it survives ``state_dict`` save/load, ``deepcopy`` and 
 the weight is kept. Nothing here imports MMEngine.
 """
 import fnmatch
-import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
@@ -211,8 +210,3 @@ def mismatch_parts(have: Mapping[str, Sequence[int]], want: Mapping[str, Sequenc
     if wrong:
         parts.append(f'{len(wrong)} shape mismatch(es), e.g. {wrong[:limit]}')
     return parts
-
-
-def strip_prefix(names: Iterable[str], prefix: str = 'module.') -> List[str]:
-    """Parameter names without a DDP/wrapper prefix."""
-    return [re.sub(f'^{re.escape(prefix)}', '', n) for n in names]

@@ -1,8 +1,7 @@
 """Detection specifics of the COLT search (partitioned VOC subsets, mAP, default scope)."""
 import contextlib
-import copy
 import os.path as osp
-from typing import List, Optional
+from typing import List
 
 from mmengine.config import Config
 from mmengine.registry import DATASETS, DefaultScope
@@ -91,9 +90,3 @@ class DetTask:
 
     def dataset_name(self, cfg: Config) -> str:
         return cfg.get('dataset_name') or _find_key(cfg.train_dataloader.dataset, 'type') or '?'
-
-    @staticmethod
-    def partition_stats(cfg: Config) -> Optional[dict]:
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'mmdet'):
-            ds = DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset))
-        return getattr(ds, 'stats', None)

@@ -371,9 +371,13 @@ class ColtSearch:
 
     def _stage_record(self, sdir: str, i: int, group: List[str]) -> dict:
         res = _read_json(osp.join(sdir, 'result.json'))
-        return dict(index=i, classes=list(group),
-                    metric=res.get('metrics', {}).get(self.metric_key),
-                    seconds=res.get('seconds', 0.0))
+        record = dict(index=i, classes=list(group),
+                      metric=res.get('metrics', {}).get(self.metric_key),
+                      seconds=res.get('seconds', 0.0))
+        stats = res.get('partition_stats')
+        if stats:
+            record.update(images=stats['images'], objects=stats['objects'])
+        return record
 
     def _meta(self, **extra) -> dict:
         return dict(arch=self.task.arch_name(self.cfg), dataset=self.task.dataset_name(self.cfg),
@@ -438,8 +442,14 @@ class ColtSearch:
         runner = Runner.from_cfg(cfg)
         runner.train()
         seconds = time.time() - start
-        # wall time of the run that finished the stage (a resumed stage counts its last part)
-        update_json(osp.join(sdir, 'result.json'), seconds=seconds)
+        # wall time of the run that finished the stage (a resumed stage counts its last part);
+        # the partition's classes / images / objects as its dataset wrapper counted them
+        stats = getattr(runner.train_dataloader.dataset, 'stats', None)
+        update_json(osp.join(sdir, 'result.json'), seconds=seconds,
+                    **({'partition_stats': stats} if stats else {}))
+        if stats:
+            self._progress(f"  partition data: {stats['images']} images, {stats['objects']} "
+                           f"objects of {len(stats['classes'])} classes ({stats['policy']})")
         return runner
 
     def _final(self, mask_path: Optional[str]) -> dict:
