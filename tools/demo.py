@@ -25,6 +25,7 @@ def main() -> int:
 
     import colt_det  # noqa: F401
     from colt_det.cli import format_summary, run_config
+    from colt_det.report import load_summary
     start = time.time()
     summaries = {}
     for name in ('colt_faster_rcnn_demo', 'dense_faster_rcnn_demo'):
@@ -34,7 +35,7 @@ def main() -> int:
         code = run_config(cfg, resume=resume)
         if code:
             return code
-        summaries[name] = _load(osp.join(cfg.work_dir, 'colt_summary.json'))
+        summaries[name] = load_summary(cfg.work_dir)
     colt, dense = summaries['colt_faster_rcnn_demo'], summaries['dense_faster_rcnn_demo']
     print()
     print(format_summary(colt))
@@ -43,12 +44,6 @@ def main() -> int:
           f"{colt['final']['sparsity']:.2%} (ticket/dense = {t / d if d else float('nan'):.3f})")
     print(f'demo wall time this run: {time.time() - start:.0f} s')
     return 0
-
-
-def _load(path: str) -> dict:
-    import json
-    with open(path) as f:
-        return json.load(f)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,6 @@ Usage:
 """
 import argparse
 import csv
-import json
 import os
 import os.path as osp
 import sys
@@ -19,9 +18,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def resolve(run: str):
     """(checkpoint, method, ticket or None) of a run argument."""
+    from colt_det.report import load_summary
     if osp.isdir(run):
-        summary = osp.join(run, 'colt_summary.json')
-        method = json.load(open(summary))['method'] if osp.isfile(summary) else '?'
+        has_summary = osp.isfile(osp.join(run, 'colt_summary.json'))
+        method = load_summary(run)['method'] if has_summary else '?'
         ticket = osp.join(run, 'tickets', 'final.safetensors')
         return osp.join(run, 'final_masked.pth'), method, ticket if osp.isfile(ticket) else None
     return run, 'checkpoint', run if run.endswith('.safetensors') else None

@@ -196,6 +196,22 @@ def load_ticket(path: str) -> Ticket:
     return Ticket(masks=masks, theta0=theta0, trained=trained or None, dense=dense, meta=meta)
 
 
+def read_ticket_meta(path: str) -> dict:
+    """A ticket's JSON metadata (incl. ``sparsity``) without reading its tensors."""
+    from safetensors import SafetensorError, safe_open
+
+    check_safetensors_header(path)
+    try:
+        with safe_open(path, framework='pt') as f:
+            raw = (f.metadata() or {}).get(_META_KEY)
+    except SafetensorError as e:
+        raise TicketError(f'{path} is corrupt or truncated ({e}): re-export it') from e
+    if raw is None:
+        raise TicketError(f'{path} is a safetensors file but not a colt_det ticket (no '
+                          f'{_META_KEY!r} metadata): pass a ticket from a COLT run')
+    return json.loads(raw)
+
+
 def _scatter(values: torch.Tensor, mask: torch.Tensor, name: str, path: str) -> torch.Tensor:
     kept = int(mask.sum())
     if values.numel() != kept:

@@ -13,6 +13,7 @@ from mmengine.config import Config
 from ..core import PrunableSpec, sparsity
 from ..core.ticket import check_safetensors_header
 from ..engine.state import checkpoint_from_ticket
+from .task import leaf_dataset_cfgs
 
 
 def _add_instances_to_meta(pipeline) -> None:
@@ -23,16 +24,6 @@ def _add_instances_to_meta(pipeline) -> None:
                                              'scale_factor', 'flip', 'flip_direction')))
             if 'instances' not in keys:
                 t['meta_keys'] = keys + ('instances', )
-
-
-def _walk_datasets(cfg):
-    if isinstance(cfg, dict):
-        if 'pipeline' in cfg:
-            yield cfg
-        for sub in ('dataset', 'datasets'):
-            v = cfg.get(sub)
-            for item in (v if isinstance(v, (list, tuple)) else [v]):
-                yield from _walk_datasets(item)
 
 
 def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
@@ -59,8 +50,8 @@ def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = No
     cfg.load_from = checkpoint
     cfg.resume = False
     cfg.experiment_name = f'eval_{os.getpid()}_{id(cfg)}'
-    for ds in _walk_datasets(cfg.test_dataloader.dataset):
-        _add_instances_to_meta(ds['pipeline'])
+    for ds in leaf_dataset_cfgs(cfg.test_dataloader.dataset):
+        _add_instances_to_meta(ds.get('pipeline'))
     evaluators = [dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points', classwise=True,
                        prefix='voc07'),
                   dict(type='ColtVOCMetric', metric='mAP', eval_mode='area', prefix='voc_area')]

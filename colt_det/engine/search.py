@@ -33,7 +33,8 @@ from mmengine.runner import Runner, set_random_seed
 
 from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, intersect, load_mask,
                     load_ticket, magnitude_prune, ones_mask, overlap_report,
-                    partition_classes, random_mask_like, save_ticket, sparsity, update_json,
+                    partition_classes, random_mask_like, read_ticket_meta, save_ticket,
+                    sparsity, update_json,
                     vote)
 from ..core.apply import state_of
 from ..core.transfer import map_ticket
@@ -315,7 +316,7 @@ class ColtSearch:
         mask_path, current = None, 0.0
         if self.s.init_ticket:  # continue pruning from the transferred ticket
             mask_path = self.init_ticket_path
-            current = load_ticket(mask_path).sparsity
+            current = read_ticket_meta(mask_path)['sparsity']
         for r in range(1, self.s.max_rounds + 1):
             if current >= self.s.target_sparsity - 1e-9:
                 break
@@ -347,7 +348,7 @@ class ColtSearch:
                 if not self.s.keep_stage_checkpoints:
                     for i in range(len(self.groups)):
                         _remove_checkpoints(self.stage_dir(r, i))
-            meta = load_ticket(ticket).meta
+            meta = read_ticket_meta(ticket)
             current = meta['sparsity']
             rounds.append(dict(round=r, sparsity=current, seconds=meta['seconds'],
                                partitions=parts,
@@ -474,7 +475,7 @@ class ColtSearch:
                 _remove_checkpoints(sdir)
         res = _read_json(osp.join(sdir, 'result.json'))
         metrics = res.get('test_metrics') or res.get('metrics', {})
-        out = dict(sparsity=load_ticket(final_ticket).sparsity,
+        out = dict(sparsity=read_ticket_meta(final_ticket)['sparsity'],
                    metric=metrics.get(self.metric_key), seconds=res.get('seconds', 0.0),
                    val_metric=res.get('metrics', {}).get(self.metric_key),
                    metric_split='test' if res.get('test_metrics') else 'val')
