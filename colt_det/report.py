@@ -74,11 +74,11 @@ def plot_metric_vs_sparsity(summaries: List[dict], names: List[str], path: str,
             ax.plot([f['sparsity']], [f['metric']], '*', markersize=14,
                     color=line.get_color() if line else None,
                     label=f"{name}: final ({f.get('metric_split', 'test')})")
-    _finish(fig, ax, path, 'sparsity of prunable weights',
+    finish_plot(fig, ax, path, 'sparsity of prunable weights',
             summaries[0].get('metric_key', 'metric') if summaries else 'metric', title)
 
 
-def _finish(fig, ax, path: str, xlabel: str, ylabel: str, title: str) -> None:
+def finish_plot(fig, ax, path: str, xlabel: str, ylabel: str, title: str) -> None:
     """Labels, grid, legend; save and close."""
     import matplotlib.pyplot as plt
     ax.set_xlabel(xlabel)
@@ -128,4 +128,4 @@ def plot_points(points: List[dict], path: str, x: str, y: str, title: str = '') 
         ax.plot([p[x] for p in rows], [p[y] for p in rows], 'o-', label=method)
         for p in rows:
             ax.annotate(p['name'], (p[x], p[y]), fontsize=6)
-    _finish(fig, ax, path, x, y, title)
+    finish_plot(fig, ax, path, x, y, title)

@@ -45,3 +45,19 @@ def cls_config(data_root: str, work_dir: str, **colt):
     cfg.colt.update(dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=5))
     cfg.colt.update(colt)
     return cfg
+
+
+def det_config(voc_root: str, work_dir: str, **colt):
+    """The demo COLT detection config on ``voc_root``: 1 epoch per stage, up to 2 rounds."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'))
+    cfg.pop('demo_data', None)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = voc_root
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
+    cfg.default_hooks.logger.interval = 1000
+    cfg.work_dir = work_dir
+    cfg.colt.update(dict(target_sparsity=0.6, max_rounds=2, final_train_cfg=None))
+    cfg.colt.update(colt)
+    return cfg

@@ -38,6 +38,8 @@ def test_colt_search_outputs_and_summary_schema(colt_run):
         assert sorted(classes) == sorted(set(classes)) and len(classes) == 10
         assert all(0.0 <= p['metric'] <= 1.0 for p in r['partitions'])
         assert 0.0 < r['overlap']['mean_jaccard'] <= 1.0
+        # the training budget: 2 epochs over each partition's 5 classes x 16 images
+        assert [p['train_samples'] for p in r['partitions']] == [2 * 5 * 16] * 2
         assert r['seconds'] > 0
     final = summary['final']
     assert final['sparsity'] == pytest.approx(rounds[-1]['sparsity'])

@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, VOC_SAMPLE
+from conftest import ROOT, VOC_SAMPLE, det_config
 from mmengine.config import Config
 from mmengine.registry import DATASETS, DefaultScope, init_default_scope
 
@@ -99,19 +99,6 @@ def test_voc0712_concat_repeat_partition_on_real_sample():
         ClassPartitionDetDataset(cat, ['dog'], policy='exclusive')  # dog image has a person
     with pytest.raises(ValueError, match='not dataset classes'):
         ClassPartitionDetDataset(cat, ['unicorn'])
-
-
-def det_config(voc_root: str, work_dir: str, **colt) -> Config:
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'))
-    cfg.pop('demo_data', None)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = voc_root
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
-    cfg.default_hooks.logger.interval = 1000
-    cfg.work_dir = work_dir
-    cfg.colt.update(dict(target_sparsity=0.6, max_rounds=2, final_train_cfg=None))
-    cfg.colt.update(colt)
-    return cfg
 
 
 def test_slim_detector_learns_and_evaluates(voc_data, tmp_path):

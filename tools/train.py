@@ -2,6 +2,10 @@
 
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--cfg-options k=v ...]
+    torchrun --nproc_per_node 2 tools/train.py CONFIG --launcher pytorch     # DDP, every stage
+    srun python tools/train.py CONFIG --launcher slurm                       # DDP under Slurm
+    python tools/train.py CONFIG --partition I           # only partition I of every round
+    python tools/train.py CONFIG --parallel-partitions   # all N partitions at once, locally
 """
 import argparse
 import os
@@ -21,8 +25,15 @@ def parse_args(argv=None):
                         help='continue the search found in the work dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. colt.prune_ratio=0.3')
-    parser.add_argument('--launcher', choices=['none'], default='none',
-                        help='job launcher (only single-process for now)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='pytorch: started by torchrun; slurm: started by srun (DDP)')
+    parser.add_argument('--partition', type=int, metavar='I',
+                        help='run only partition I of every round (start-or-join the search '
+                             'in the work dir); the final training is a later --resume run')
+    parser.add_argument('--parallel-partitions', action='store_true',
+                        help='run the N partitions of each round as N processes at once')
+    parser.add_argument('--wait-timeout', type=float, metavar='SECONDS',
+                        help='partition jobs: give up waiting for the other partitions')
     return parser.parse_args(argv)
 
 
@@ -43,7 +54,9 @@ def main(argv=None) -> int:
         cfg.work_dir = args.work_dir
     elif not cfg.get('work_dir'):
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return run_config(cfg, resume=args.resume)
+    return run_config(cfg, resume=args.resume, launcher=args.launcher,
+                      partition=args.partition, parallel_partitions=args.parallel_partitions,
+                      wait_timeout=args.wait_timeout)
 
 
 if __name__ == '__main__':

@@ -18,14 +18,22 @@ from .datasets import as_tensor_labels
 
 @MODELS.register_module()
 class SmallConvNet(nn.Module):
-    """Four 3x3 conv-BN-ReLU blocks with max-pooling; ``out_channels`` features."""
+    """Four 3x3 conv-BN-ReLU blocks with max-pooling; ``out_channels`` features.
 
-    def __init__(self, widths=(16, 32, 64, 64), in_channels: int = 3) -> None:
+    Args:
+        widths (tuple): output channels of the blocks.
+        in_channels (int): image channels.
+        norm (bool): BatchNorm after each conv. Without it a DDP step over 2 x B images equals a
+            single-process step over 2B images (BN statistics are per process), which the
+            distributed tests rely on.
+    """
+
+    def __init__(self, widths=(16, 32, 64, 64), in_channels: int = 3, norm: bool = True) -> None:
         super().__init__()
         layers, c = [], in_channels
         for i, w in enumerate(widths):
-            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
-                       nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=not norm),
+                       nn.BatchNorm2d(w) if norm else nn.Identity(), nn.ReLU(inplace=True)]
             if i < len(widths) - 1:
                 layers.append(nn.MaxPool2d(2))
             c = w

@@ -1,5 +1,6 @@
 """The mask core: pure torch, no MMEngine. Masks are dicts ``param name -> bool tensor``."""
 from .apply import MaskEnforcer, apply_mask, check_mask_fits, rewind, state_of, unwrap
+from .distributed import broadcast_mask, broadcast_state
 from .masks import (Mask, PrunableSpec, clone_mask, intersect, is_subset, ones_mask,
                     overlap_report, sparsity, union, vote)
 from .partition import partition_classes
@@ -11,7 +12,7 @@ from .ticket import (Ticket, TicketError, atomic_write_bytes, atomic_write_json,
 
 __all__ = [
     'Mask', 'PrunableSpec', 'MaskEnforcer', 'Ticket', 'TicketError', 'apply_mask',
-    'atomic_write_bytes', 'atomic_write_json', 'check_mask_fits', 'check_ticket_fits',
+    'atomic_write_bytes', 'atomic_write_json', 'broadcast_mask', 'broadcast_state', 'check_mask_fits', 'check_ticket_fits',
     'clone_mask', 'intersect', 'is_subset', 'load_mask', 'load_ticket', 'magnitude_prune',
     'ones_mask', 'overlap_report', 'partition_classes', 'random_mask_like', 'read_ticket_meta',
     'rewind',

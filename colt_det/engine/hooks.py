@@ -8,8 +8,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from ..core import (MaskEnforcer, PrunableSpec, apply_mask, load_mask, update_json,
-                    magnitude_prune, ones_mask, rewind, save_mask, sparsity)
+from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broadcast_state,
+                    load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
+                    sparsity)
 from ..core.apply import unwrap
 from .state import load_state, save_state
 
@@ -27,6 +28,10 @@ class ColtHook(Hook):
     training, ``prune_ratio`` of the remaining prunable weights are pruned by magnitude and the
     new mask is written to ``out_mask``. Validation metrics of the stage are written to
     ``out_result``.
+
+    Under distributed training rank 0's mask and rewound weights are broadcast at the start, and
+    the pruned mask is computed on rank 0 and broadcast at the end, so every rank holds the same
+    mask; only rank 0 writes files.
 
     Args:
         prunable (dict): :class:`~colt_det.core.PrunableSpec` options (which weights are masked).
@@ -77,6 +82,7 @@ class ColtHook(Hook):
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
         self.mask: Dict[str, torch.Tensor] = {}
+        self.pruned_mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
         self.metrics: dict = {}
         self.test_metrics: dict = {}
@@ -94,6 +100,7 @@ class ColtHook(Hook):
                                  f'prunable settings as the run that wrote it')
         else:
             self.mask = ones_mask(model, names)
+        self.mask = broadcast_mask(self.mask)
         self.enforcer = MaskEnforcer(model, self.mask)
 
     def before_train(self, runner) -> None:
@@ -104,6 +111,7 @@ class ColtHook(Hook):
             # rewinding a resumed stage would throw away its progress
             rewind(model, load_state(self.theta0_path), required=list(self.mask))
         apply_mask(model, self.mask)
+        broadcast_state(model)  # DDP synced the weights before the rewind; sync the rewound ones
         self._t_start, self._iter_start = time.time(), runner.iter
         report = sparsity(self.mask)
         runner.logger.info(f'[colt] training with {len(self.mask)} masked layers, sparsity '
@@ -151,13 +159,18 @@ class ColtHook(Hook):
 
     def after_train(self, runner) -> None:
         model = unwrap(runner.model)
-        if self.prune_ratio is not None and self.out_mask and runner.rank == 0:
-            params = dict(model.named_parameters())
-            new_mask = magnitude_prune({n: params[n] for n in self.mask}, self.mask,
-                                       self.prune_ratio, self.prune_scope)
-            if not osp.exists(self.out_mask):
-                save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.prune_ratio))
-            runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} '
+        if self.prune_ratio is not None and self.out_mask:
+            # computed once (rank 0) and broadcast: all ranks hold the same pruned mask
+            new_mask = self.mask
+            if runner.rank == 0:
+                params = dict(model.named_parameters())
+                new_mask = magnitude_prune({n: params[n] for n in self.mask}, self.mask,
+                                           self.prune_ratio, self.prune_scope)
+            self.pruned_mask = broadcast_mask(new_mask)
+            if runner.rank == 0 and not osp.exists(self.out_mask):
+                save_mask(self.out_mask, self.pruned_mask,
+                          meta=dict(prune_ratio=self.prune_ratio))
+            runner.logger.info(f'[colt] pruned to {sparsity(self.pruned_mask).overall:.2%} '
                                f'-> {self.out_mask}')
         if self.out_state and runner.rank == 0 and not osp.exists(self.out_state):
             save_state(self.out_state, model)

@@ -14,6 +14,12 @@ A search is a sequence of *stages*, each one ordinary MMEngine training run in i
 Progress lives in those files only, so ``resume`` simply skips finished stages and lets MMEngine
 resume an unfinished one from its last checkpoint. A ticket of an earlier round is never
 overwritten. COLT is N >= 2 partitions; IMP is the same loop with N = 1 on all classes.
+
+Scale-out uses the same files. Under torch.distributed every rank runs every stage (MMEngine
+DDP) and only rank 0 writes, with a barrier after each write. With ``partition=i`` a process
+(or a whole DDP job) runs only partition i of every round; partition jobs share the work dir
+and a round is closed by whichever job sees all N partition masks first. The round ticket is
+created by an exclusive link, so two jobs closing the same round cannot both write it.
 """
 import contextlib
 import copy
@@ -36,10 +42,11 @@ from ..core import (PrunableSpec, atomic_write_bytes, atomic_write_json, interse
                     partition_classes, random_mask_like, read_ticket_meta, save_ticket,
                     sparsity, update_json,
                     vote)
-from ..core.apply import state_of
+from ..core.apply import state_of, unwrap
 from ..core.transfer import map_ticket
 from ..report import eta_rounds, plot_metric_vs_sparsity
 from ..version import __version__
+from .distributed import agree, is_main_process, sync
 from .state import load_state, save_masked_checkpoint, save_state
 from .tasks import get_task
 
@@ -133,9 +140,16 @@ class ColtSearch:
     Args:
         cfg (Config): full MMEngine config (model, dataloaders, train_cfg, ...) + ``colt``.
         resume (bool): continue the search found in ``cfg.work_dir``.
+        partition (int, optional): run only this partition of every round (a partition job;
+            start-or-join: the work dir may already hold the search). The final training is
+            left to a later ``resume`` run.
+        wait_interval (float): seconds between checks for other partition jobs' files.
+        wait_timeout (float, optional): give up waiting for other partition jobs after this
+            many seconds (None: wait as long as it takes).
     """
 
-    def __init__(self, cfg: Config, resume: bool = False) -> None:
+    def __init__(self, cfg: Config, resume: bool = False, partition: Optional[int] = None,
+                 wait_interval: float = 2.0, wait_timeout: Optional[float] = None) -> None:
         if 'colt' not in cfg:
             raise SearchError('config has no colt = dict(...) block: add one (see configs/)')
         self.cfg = cfg
@@ -143,6 +157,10 @@ class ColtSearch:
         self.task = get_task(self.s.task, self.s.partition_policy)
         self.work_dir = osp.abspath(cfg.work_dir)
         self.resume = resume
+        self.partition = partition
+        self.wait_interval = wait_interval
+        self.wait_timeout = wait_timeout
+        self.is_main = is_main_process()
         self.metric_key = self.s.metric_key or self.task.metric_key
         self.theta0_path = osp.join(self.work_dir, 'theta0.safetensors')
         # the seeded initialisation; equals theta0 unless late rewinding is on
@@ -157,24 +175,53 @@ class ColtSearch:
     def stage_dir(self, r: int, i: int) -> str:
         return osp.join(self.work_dir, 'rounds', f'round_{r:02d}', f'part_{i}')
 
-    # ----------------------------------------------------------------------------- run
-    def run(self) -> dict:
-        """Run (or resume) the whole search; returns the summary dict."""
-        self._check_work_dir()
-        # nothing is written until the inputs are checked and theta0 exists
-        classes = self.task.class_names(self.cfg)
-        n = self.s.num_partitions if self.s.method == 'colt' else 1
-        groups = partition_classes(classes, n, self.s.partition_scheme, self.s.seed,
-                                   self.s.partition_groups)
+    def stage_done(self, r: int, i: int) -> bool:
+        """A partition stage is done once its mask exists and its result has the wall time.
 
-        self.groups, self.classes = groups, classes
+        The time is written last, so another partition job never reads a half-finished record.
+        """
+        sdir = self.stage_dir(r, i)
+        return (osp.exists(osp.join(sdir, 'mask.safetensors'))
+                and 'seconds' in _read_json(osp.join(sdir, 'result.json')))
+
+    # ----------------------------------------------------------------------------- run
+    def prepare(self) -> None:
+        """Check the inputs and the work dir, then write theta0 and the settings record."""
+        n = self.s.num_partitions if self.s.method == 'colt' else 1
+        if self.partition is not None:
+            self._check_partition_job(n)
+        if self.partition:  # partition jobs 1..N-1 join once partition 0 has started
+            self._wait_for([osp.join(self.work_dir, 'colt_settings.json')],
+                           'the search to start (partition 0 writes theta0)')
+        # nothing is written until the inputs are checked
+        self.classes = self.task.class_names(self.cfg)
+        self.groups = partition_classes(self.classes, n, self.s.partition_scheme, self.s.seed,
+                                        self.s.partition_groups)
+        if self.partition is not None:
+            self._join_search()
+            return
+        self._check_work_dir()
+        sync()  # every rank has looked at the work dir before rank 0 writes into it
         self._make_theta0()
         self._check_settings()  # recorded once theta0 exists: a failed start leaves no state
+
+    def run(self) -> dict:
+        """Run (or resume) the whole search; returns the summary dict."""
+        self.prepare()
+        groups = self.groups
         self._progress(f'{self.s.method.upper()} search: {len(groups)} partition(s) '
                        f'{[len(g) for g in groups]} classes, p={self.s.prune_ratio}, target '
-                       f'sparsity {self.s.target_sparsity:.0%}, work dir {self.work_dir}')
+                       f'sparsity {self.s.target_sparsity:.0%}, work dir {self.work_dir}'
+                       + ('' if self.partition is None else
+                          f', this job: partition {self.partition}'))
 
         rounds: List[dict] = []
+        if self.partition is not None:
+            self._search_rounds(rounds)
+            self._progress(f'partition {self.partition} finished its rounds; train the final '
+                           f'ticket with: tools/train.py CONFIG --work-dir {self.work_dir} '
+                           f'--resume')
+            return self._summary(rounds, None)
         if self.s.method == 'random':
             mask_path = self._random_ticket()
         elif self.s.method == 'dense':
@@ -186,8 +233,38 @@ class ColtSearch:
         else:
             mask_path = self._search_rounds(rounds)
         final = self._final(mask_path) if self.s.final_train else None
-        summary = self._write_summary(rounds, final)
+        summary = self._summary(rounds, final)
+        if self.is_main:
+            self._write_summary(summary)
         return summary
+
+    def _check_partition_job(self, n: int) -> None:
+        if self.s.method not in ('colt', 'imp'):
+            raise SearchError(f"--partition runs one partition of a 'colt' or 'imp' search, "
+                              f"not method={self.s.method!r}: drop --partition")
+        if not 0 <= self.partition < n:
+            raise SearchError(f'--partition {self.partition}: this search has {n} '
+                              f'partition(s), numbered 0..{n - 1}')
+
+    def _join_search(self) -> None:
+        """Partition job: partition 0 starts the search (theta0), the others wait for it."""
+        if self.partition == 0:
+            self._make_theta0()  # no-op if it exists
+        self._check_settings()
+
+    def _wait_for(self, paths: List[str], what: str, ready=None) -> None:
+        """Poll until every path exists (or ``ready()`` is true); other jobs write them."""
+        ready = ready or (lambda: all(osp.exists(p) for p in paths))
+        start = last_note = time.time()
+        while not ready():
+            now = time.time()
+            if self.wait_timeout is not None and now - start > self.wait_timeout:
+                raise SearchError(f'waited {now - start:.0f} s for {what}: start the missing '
+                                  f'partition job(s) with --partition i, then rerun this one')
+            if now - last_note >= 60:
+                self._progress(f'waiting for {what} ({now - start:.0f} s)')
+                last_note = now
+            time.sleep(self.wait_interval)
 
     def _check_work_dir(self) -> None:
         started = osp.exists(self.theta0_path) or osp.exists(self.init_path)
@@ -195,11 +272,12 @@ class ColtSearch:
             if not started:
                 raise SearchError(f'--resume: no search found in {self.work_dir} (no '
                                   f'theta0.safetensors): run without --resume to start one')
-            # temp files of writes a crash interrupted; finished files were renamed into place
-            for d, _, files in os.walk(self.work_dir):
-                for f in files:
-                    if f.startswith('.tmp.'):
-                        os.remove(osp.join(d, f))
+            if self.is_main:
+                # temp files of writes a crash interrupted; finished ones were renamed in place
+                for d, _, files in os.walk(self.work_dir):
+                    for f in files:
+                        if f.startswith('.tmp.'):
+                            os.remove(osp.join(d, f))
             return
         if started:
             raise SearchError(f'{self.work_dir} already holds a search: pass --resume to '
@@ -210,8 +288,10 @@ class ColtSearch:
         """A resumed search must use the settings it started with."""
         path = osp.join(self.work_dir, 'colt_settings.json')
         current = json.loads(json.dumps(asdict(self.s)))
-        if not osp.exists(path):
-            atomic_write_json(path, current)
+        if agree(not osp.exists(path)):
+            if self.is_main:
+                atomic_write_json(path, current)
+            sync()
             return
         started = _read_json(path)
         changed = sorted(k for k in set(started) | set(current)
@@ -222,14 +302,15 @@ class ColtSearch:
                               f'--work-dir')
 
     def _progress(self, msg: str) -> None:
-        print(f'[colt] {msg}', flush=True)
+        if self.is_main:
+            print(f'[colt] {msg}', flush=True)
 
     # ----------------------------------------------------------------------------- theta0
     def _make_theta0(self) -> None:
         """theta0: the seeded init, or (late rewinding) the weights after ``rewind_iter`` its."""
-        if osp.exists(self.theta0_path):
+        if agree(osp.exists(self.theta0_path)):
             return
-        if not osp.exists(self.init_path):
+        if self.is_main and not osp.exists(self.init_path):
             set_random_seed(self.s.seed, deterministic=False)
             with self.task.scope(self.cfg), _quiet_mmengine():
                 model = MODELS.build(copy.deepcopy(self.cfg.model))
@@ -239,14 +320,18 @@ class ColtSearch:
             if self.s.init_ticket:
                 self._apply_init_ticket(model)
             save_state(self.init_path, model)
+        sync()
         if self.s.rewind_iter == 0:
-            with open(self.init_path, 'rb') as f:
-                atomic_write_bytes(self.theta0_path, f.read())
+            if self.is_main:
+                with open(self.init_path, 'rb') as f:
+                    atomic_write_bytes(self.theta0_path, f.read())
+            sync()
         else:
             self._progress(f'late rewinding: {self.s.rewind_iter} dense iterations on all '
                            f'classes to find theta0 ...')
             self._run_stage(osp.join(self.work_dir, 'rewind'), None, None, prune=False,
                             rewind_stage=True)
+            sync()
         self._progress(f'theta0 (seed {self.s.seed}, rewind_iter {self.s.rewind_iter}) -> '
                        f'{self.theta0_path}')
 
@@ -291,13 +376,14 @@ class ColtSearch:
     def _oneshot_ticket(self) -> str:
         """Magnitude-prune theta0 (e.g. a pretrained backbone) once to target_sparsity."""
         path = osp.join(self.work_dir, 'tickets', 'oneshot.safetensors')
-        if not osp.exists(path):
+        if self.is_main and not osp.exists(path):
             theta0 = load_state(self.theta0_path)
             names = self.prunable_names()
             mask = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in names}
             mask = magnitude_prune({n: theta0[n] for n in names}, mask,
                                    self.s.target_sparsity, self.s.prune_scope)
             save_ticket(path, mask, theta0, meta=self._meta(round=0, oneshot=True))
+        sync()
         return path
 
     def prunable_names(self) -> List[str]:
@@ -317,37 +403,27 @@ class ColtSearch:
         if self.s.init_ticket:  # continue pruning from the transferred ticket
             mask_path = self.init_ticket_path
             current = read_ticket_meta(mask_path)['sparsity']
+        mine = range(len(self.groups)) if self.partition is None else [self.partition]
         for r in range(1, self.s.max_rounds + 1):
             if current >= self.s.target_sparsity - 1e-9:
                 break
             ticket = self.ticket_path(r)
             t0 = time.time()
-            parts = []
-            for i, group in enumerate(self.groups):
-                sdir = self.stage_dir(r, i)
-                out_mask = osp.join(sdir, 'mask.safetensors')
-                if not osp.exists(out_mask) and not osp.exists(ticket):
+            for i in mine:
+                if agree(not self.stage_done(r, i) and not osp.exists(ticket)):
                     self._progress(f'round {r} partition {i + 1}/{len(self.groups)}: '
-                                   f'{len(group)} classes, training ...')
-                    self._run_stage(sdir, mask_path, group, prune=True)
-                parts.append(self._stage_record(sdir, i, group))
-            if not osp.exists(ticket):
-                masks = [load_mask(osp.join(self.stage_dir(r, i), 'mask.safetensors'))
-                         for i in range(len(self.groups))]
-                k = self.s.min_keep or len(masks)
-                new_mask = intersect(masks) if k == len(masks) else vote(masks, k)
-                overlap = overlap_report(masks)
-                new_sparsity = sparsity(new_mask).overall
-                if new_sparsity <= current + 1e-12:
-                    raise SearchError(f'round {r} pruned nothing (sparsity stays '
-                                      f'{current:.2%}): raise prune_ratio')
-                theta0 = load_state(self.theta0_path)
-                save_ticket(ticket, new_mask, theta0, meta=self._meta(
-                    round=r, overlap=overlap, seconds=sum(p['seconds'] for p in parts),
-                    per_layer_sparsity=sparsity(new_mask).per_layer))
-                if not self.s.keep_stage_checkpoints:
-                    for i in range(len(self.groups)):
-                        _remove_checkpoints(self.stage_dir(r, i))
+                                   f'{len(self.groups[i])} classes, training ...')
+                    self._run_stage(self.stage_dir(r, i), mask_path, self.groups[i],
+                                    prune=True)
+            if self.partition is not None:
+                self._wait_for([ticket], f'the other partitions of round {r}', ready=lambda: (
+                    osp.exists(ticket) or all(self.stage_done(r, i)
+                                              for i in range(len(self.groups)))))
+            if self.is_main and not osp.exists(ticket):
+                self._close_round(r, current)
+            sync()
+            parts = [self._stage_record(self.stage_dir(r, i), i, g)
+                     for i, g in enumerate(self.groups)]
             meta = read_ticket_meta(ticket)
             current = meta['sparsity']
             rounds.append(dict(round=r, sparsity=current, seconds=meta['seconds'],
@@ -363,18 +439,53 @@ class ColtSearch:
                            f'{self.metric_key} [{metrics}], mean Jaccard '
                            f'{meta["overlap"]["mean_jaccard"]:.3f}, {meta["seconds"]:.0f} s '
                            f'({time.time() - t0:.0f} s this run){eta}')
-            self._write_summary(rounds, None)
+            if self.is_main:
+                self._write_summary(self._summary(rounds, None))
             mask_path = ticket
         if current < self.s.target_sparsity - 1e-9:
             self._progress(f'stopped at max_rounds={self.s.max_rounds} with sparsity '
                            f'{current:.2%} < target {self.s.target_sparsity:.0%}')
         return mask_path
 
+    def _close_round(self, r: int, current: float) -> None:
+        """Intersect (or vote on) round r's partition masks into its ticket.
+
+        Safe when several partition jobs close the same round at once: they all compute the same
+        mask from the same files, the ticket is created by an exclusive link, and a job that
+        finds it already written checks that it holds the same mask.
+        """
+        ticket = self.ticket_path(r)
+        parts = [self._stage_record(self.stage_dir(r, i), i, g)
+                 for i, g in enumerate(self.groups)]
+        masks = [load_mask(osp.join(self.stage_dir(r, i), 'mask.safetensors'))
+                 for i in range(len(self.groups))]
+        k = self.s.min_keep or len(masks)
+        new_mask = intersect(masks) if k == len(masks) else vote(masks, k)
+        new_sparsity = sparsity(new_mask).overall
+        if new_sparsity <= current + 1e-12:
+            raise SearchError(f'round {r} pruned nothing (sparsity stays '
+                              f'{current:.2%}): raise prune_ratio')
+        try:
+            save_ticket(ticket, new_mask, load_state(self.theta0_path), meta=self._meta(
+                round=r, overlap=overlap_report(masks),
+                seconds=sum(p['seconds'] for p in parts),
+                per_layer_sparsity=sparsity(new_mask).per_layer))
+        except FileExistsError:  # another partition job closed the round first
+            theirs = load_mask(ticket)
+            if any(not torch.equal(theirs[n], new_mask[n]) for n in new_mask):
+                raise SearchError(f'{ticket} (written by another job) differs from the '
+                                  f'intersection of the round {r} partition masks: the jobs '
+                                  f'use different settings; use a new --work-dir')
+            return
+        if not self.s.keep_stage_checkpoints:
+            for i in range(len(self.groups)):
+                _remove_checkpoints(self.stage_dir(r, i))
+
     def _stage_record(self, sdir: str, i: int, group: List[str]) -> dict:
         res = _read_json(osp.join(sdir, 'result.json'))
         record = dict(index=i, classes=list(group),
                       metric=res.get('metrics', {}).get(self.metric_key),
-                      seconds=res.get('seconds', 0.0))
+                      seconds=res.get('seconds', 0.0), train_samples=res.get('train_samples'))
         stats = res.get('partition_stats')
         if stats:
             record.update(images=stats['images'], objects=stats['objects'])
@@ -390,7 +501,7 @@ class ColtSearch:
 
     def _random_ticket(self) -> str:
         path = osp.join(self.work_dir, 'tickets', 'random.safetensors')
-        if not osp.exists(path):
+        if self.is_main and not osp.exists(path):
             src = load_ticket(self.s.random_from)
             names = self.prunable_names()
             if set(src.masks) != set(names):
@@ -401,6 +512,7 @@ class ColtSearch:
             mask = random_mask_like(src.masks, g)
             save_ticket(path, mask, load_state(self.theta0_path),
                         meta=self._meta(round=0, source=self.s.random_from))
+        sync()
         return path
 
     # ----------------------------------------------------------------------------- stages
@@ -446,8 +558,11 @@ class ColtSearch:
         # wall time of the run that finished the stage (a resumed stage counts its last part);
         # the partition's classes / images / objects as its dataset wrapper counted them
         stats = getattr(runner.train_dataloader.dataset, 'stats', None)
-        update_json(osp.join(sdir, 'result.json'), seconds=seconds,
-                    **({'partition_stats': stats} if stats else {}))
+        if self.is_main:
+            update_json(osp.join(sdir, 'result.json'), seconds=seconds,
+                        train_samples=_samples_seen(runner),
+                        **({'partition_stats': stats} if stats else {}))
+        sync()
         if stats:
             self._progress(f"  partition data: {stats['images']} images, {stats['objects']} "
                            f"objects of {len(stats['classes'])} classes ({stats['policy']})")
@@ -456,23 +571,15 @@ class ColtSearch:
     def _final(self, mask_path: Optional[str]) -> dict:
         sdir = osp.join(self.work_dir, 'final')
         final_ticket = osp.join(self.work_dir, 'tickets', 'final.safetensors')
-        if not osp.exists(final_ticket):
+        if agree(not osp.exists(final_ticket)):
             self._progress(f'final ticket training on all {len(self.classes)} classes ...')
             runner = self._run_stage(sdir, mask_path, None, prune=False, final=True)
             if 'test_dataloader' in self.cfg and self.cfg.get('test_dataloader'):
                 runner.test()
-            mask = load_mask(mask_path) if mask_path else ones_mask(
-                runner.model, PrunableSpec.from_cfg(self.s.prunable).select(runner.model))
-            trained = state_of(runner.model)
-            save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'))
-            # the rest (BN, neck, heads) whole, so the ticket alone rebuilds the trained model
-            dense = {k: v for k, v in trained.items() if k not in mask}
-            save_ticket(final_ticket, mask, load_state(self.theta0_path), trained=trained,
-                        dense=dense,
-                        meta=self._meta(round=len(glob.glob(osp.join(
-                            self.work_dir, 'tickets', 'round_*.safetensors')))))
-            if not self.s.keep_stage_checkpoints:
-                _remove_checkpoints(sdir)
+            sync()
+            if self.is_main:
+                self._save_final(runner, mask_path, sdir, final_ticket)
+            sync()
         res = _read_json(osp.join(sdir, 'result.json'))
         metrics = res.get('test_metrics') or res.get('metrics', {})
         out = dict(sparsity=read_ticket_meta(final_ticket)['sparsity'],
@@ -483,18 +590,34 @@ class ColtSearch:
                        f'{self.metric_key} {out["metric"]}')
         return out
 
-    def _write_summary(self, rounds: List[dict], final: Optional[dict]) -> dict:
-        summary = dict(method=self.s.method, num_partitions=len(self.groups),
-                       prune_ratio=self.s.prune_ratio, target_sparsity=self.s.target_sparsity,
-                       metric_key=self.metric_key, settings=asdict(self.s), rounds=rounds,
-                       final=final)
+    def _save_final(self, runner: Runner, mask_path: Optional[str], sdir: str,
+                    final_ticket: str) -> None:
+        model = unwrap(runner.model)
+        mask = load_mask(mask_path) if mask_path else ones_mask(
+            model, PrunableSpec.from_cfg(self.s.prunable).select(model))
+        trained = state_of(model)
+        save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'))
+        # the rest (BN, neck, heads) whole, so the ticket alone rebuilds the trained model
+        dense = {k: v for k, v in trained.items() if k not in mask}
+        save_ticket(final_ticket, mask, load_state(self.theta0_path), trained=trained,
+                    dense=dense, meta=self._meta(round=len(glob.glob(osp.join(
+                        self.work_dir, 'tickets', 'round_*.safetensors')))))
+        if not self.s.keep_stage_checkpoints:
+            _remove_checkpoints(sdir)
+
+    def _summary(self, rounds: List[dict], final: Optional[dict]) -> dict:
+        return dict(method=self.s.method, num_partitions=len(self.groups),
+                    prune_ratio=self.s.prune_ratio, target_sparsity=self.s.target_sparsity,
+                    metric_key=self.metric_key, settings=asdict(self.s), rounds=rounds,
+                    final=final)
+
+    def _write_summary(self, summary: dict) -> None:
         atomic_write_json(self.summary_path, summary)
         plot = osp.join(self.work_dir, 'metric_vs_sparsity.png')
-        tmp = osp.join(self.work_dir, '.tmp.metric_vs_sparsity.png')
+        tmp = osp.join(self.work_dir, f'.tmp.{os.getpid()}.metric_vs_sparsity.png')
         plot_metric_vs_sparsity([summary], [self.s.method.upper()], tmp,
                                 title=f'{self.s.method.upper()} {self.task.dataset_name(self.cfg)}')
         os.replace(tmp, plot)
-        return summary
 
 
 @contextlib.contextmanager
@@ -510,6 +633,14 @@ def _quiet_mmengine():
         logger.setLevel(level)
 
 
+def _samples_seen(runner: Runner) -> int:
+    """Training images the stage processed over all ranks (the training budget spent)."""
+    loader = runner.train_dataloader
+    if runner.train_loop.__class__.__name__ == 'EpochBasedTrainLoop':
+        return len(loader.dataset) * runner.epoch
+    return runner.iter * loader.batch_size * runner.world_size
+
+
 def _read_json(path: str) -> dict:
     if not osp.exists(path):
         return {}
@@ -520,4 +651,5 @@ def _read_json(path: str) -> dict:
 def _remove_checkpoints(sdir: str) -> None:
     """Drop a finished stage's checkpoints (its mask and result are all later stages need)."""
     for f in glob.glob(osp.join(sdir, '*.pth')) + glob.glob(osp.join(sdir, 'last_checkpoint')):
-        os.remove(f)
+        with contextlib.suppress(FileNotFoundError):  # another job may have removed it first
+            os.remove(f)
