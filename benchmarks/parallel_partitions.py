@@ -7,7 +7,7 @@ no final training. The sequential run uses all cores in one process; the paralle
 
 Usage:
     .venv/bin/python benchmarks/parallel_partitions.py [--config configs/colt_faster_rcnn_demo.py]
-        [--out benchmarks/results/parallel_partitions_det.json]
+        [--out benchmarks/results/parallel_partitions_det.json] [--threads 1]
 """
 import argparse
 import json
@@ -25,13 +25,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def run(config: str, work: str, parallel: bool) -> float:
+def run(config: str, work: str, parallel: bool, threads: int = None) -> float:
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir', work,
            '--cfg-options', 'colt.max_rounds=1', 'colt.final_train=False']
     if parallel:
         cmd.append('--parallel-partitions')
     env = dict(os.environ)
-    env.pop('OMP_NUM_THREADS', None)  # each mode picks its own thread count
+    env.pop('OMP_NUM_THREADS', None)  # each mode picks its own thread count ...
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)  # ... unless both are given the same
     start = time.time()
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.time() - start
@@ -44,6 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default='configs/colt_faster_rcnn_demo.py')
     parser.add_argument('--out', help='JSON file for the numbers')
+    parser.add_argument('--threads', type=int,
+                        help='threads per process in both modes (default: all cores for the '
+                             'sequential run, cores / N per parallel process)')
     args = parser.parse_args()
     from colt_det.core import load_mask, read_ticket_meta
     from colt_det.core.masks import jaccard
@@ -57,13 +62,13 @@ def main() -> None:
             from colt_det.demo_data import ensure_demo_data
             ensure_demo_data(osp.join(ROOT, 'data', 'demo'), cfg.demo_data)
         works = {m: osp.join(tmp, m) for m in ('sequential', 'parallel')}
-        seconds = {m: run(args.config, works[m], m == 'parallel') for m in works}
+        seconds = {m: run(args.config, works[m], m == 'parallel', args.threads) for m in works}
         tickets = {m: osp.join(w, 'tickets', 'round_01.safetensors') for m, w in works.items()}
         masks = {m: load_mask(t) for m, t in tickets.items()}
         agree = [jaccard(masks['sequential'][n], masks['parallel'][n])
                  for n in masks['sequential']]
         flat = {m: torch.cat([v.flatten() for v in masks[m].values()]) for m in masks}
-        result = dict(config=args.config, cpu_count=os.cpu_count(),
+        result = dict(config=args.config, cpu_count=os.cpu_count(), threads=args.threads,
                       num_partitions=len(read_ticket_meta(tickets['sequential'])['partitions']),
                       sequential_seconds=round(seconds['sequential'], 1),
                       parallel_seconds=round(seconds['parallel'], 1),

@@ -1,0 +1,30 @@
+"""The benchmark scripts' bookkeeping (the runs themselves are by hand: docs/benchmarks.md)."""
+import os.path as osp
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import search_cost  # noqa: E402
+
+
+def _row(method, rnd, seconds, metric, target=0.89):
+    return dict(method=method, target=target, reached=True, round=rnd, sparsity=target,
+                samples=rnd * 100, seconds=seconds, metric=metric, min_layer_density=0.1,
+                collapsed_layers=[], mean_jaccard=None if method == 'random' else 0.8)
+
+
+def test_verdict_checks_each_target():
+    result = dict(targets=[0.6, 0.89], prune_ratio=0.2, matched_rate=0.3, theta0_sha256='x',
+                  dense=None, rows=[_row('colt-N2', 6, 57.0, 0.98), _row('imp', 10, 95.0, 0.998),
+                                    _row('random', 0, 0.0, 0.87)])
+    lines = search_cost.verdict(result).splitlines()
+    assert lines[0].startswith('MET ') and '6 vs 10 (0.60x)' in lines[0]
+    assert lines[1].startswith('MET ') and '57 s vs 95 s' in lines[1]
+    assert lines[2].startswith('MISS') and '0.9800 vs 0.9980' in lines[2]
+    assert lines[3].startswith('MET ')
+    result['rows'][0].update(round=8, seconds=80.0, metric=0.995)
+    lines = search_cost.verdict(result).splitlines()
+    assert [ln[:4] for ln in lines] == ['MISS', 'MISS', 'MET ', 'MET ']
+    table = search_cost.table(result)
+    assert '| random | 89% | 0 |' in table and table.rstrip().endswith('| - |')
