@@ -24,7 +24,7 @@ def init_distributed(launcher: str, backend: str = None) -> None:
     Args:
         launcher (str): ``'none'``, ``'pytorch'`` (torchrun) or ``'slurm'`` (srun).
         backend (str, optional): torch.distributed backend; default ``nccl`` with CUDA,
-            ``gloo`` without.
+            ``gloo`` without (where ``nccl`` is replaced by ``gloo``).
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'--launcher must be one of {LAUNCHERS}, got {launcher!r}')
@@ -42,7 +42,8 @@ def init_distributed(launcher: str, backend: str = None) -> None:
         raise ValueError(f'--launcher {launcher}: environment lacks {missing}: start with '
                          f'torchrun (pytorch) or srun (slurm)')
     os.environ.setdefault('LOCAL_RANK', '0')
-    dist.init_process_group(backend=backend or 'gloo')
+    # nccl needs GPUs: configs written for GPU clusters (dist_cfg backend='nccl') still run here
+    dist.init_process_group(backend='gloo' if backend in (None, 'nccl') else backend)
 
 
 def _slurm_env() -> None:

@@ -1,7 +1,8 @@
 # Runtime shared by the classification configs (MMEngine, CPU-friendly).
 default_scope = None
 custom_imports = dict(imports=['colt_det'], allow_failed_imports=False)
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+# distributed backend: tools/train.py --launcher picks nccl with GPUs and gloo without
+env_cfg = dict(cudnn_benchmark=False)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),

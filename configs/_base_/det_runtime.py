@@ -1,8 +1,8 @@
 # Runtime shared by the detection configs (MMDetection 3.x on MMEngine).
 default_scope = 'mmdet'
 custom_imports = dict(imports=['colt_det'], allow_failed_imports=False)
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
+# distributed backend: tools/train.py --launcher picks nccl with GPUs and gloo without
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
