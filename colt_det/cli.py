@@ -70,10 +70,10 @@ def _run_parallel(cfg: Config, resume: bool, wait_timeout: Optional[float]) -> d
     from .engine.parallel import run_partitions_locally
     from .engine.search import ColtSearch
     search = ColtSearch(cfg, resume=resume)
-    search.prepare()  # checks and theta0 first: the processes join a started search
-    if search.s.method not in ('colt', 'imp'):
+    if search.s.method not in ('colt', 'imp'):  # checked before prepare() writes theta0
         raise ValueError(f'--parallel-partitions applies to colt/imp searches, not '
                          f'method={search.s.method!r}')
+    search.prepare()  # checks and theta0 first: the processes join a started search
     # the processes load exactly this (merged) config
     config_path = osp.join(search.work_dir, 'search_config.py')
     cfg.dump(config_path)

@@ -169,19 +169,7 @@ def check_safetensors_header(path: str) -> None:
 
 def load_ticket(path: str) -> Ticket:
     """Read a ticket written by :func:`save_ticket`; full-shape tensors, zeros where pruned."""
-    from safetensors import SafetensorError, safe_open
-
-    check_safetensors_header(path)
-    try:
-        with safe_open(path, framework='pt') as f:
-            raw_meta = (f.metadata() or {}).get(_META_KEY)
-            if raw_meta is None:
-                raise TicketError(f'{path} is a safetensors file but not a colt_det ticket '
-                                  f'(no {_META_KEY!r} metadata): pass a ticket from a COLT run')
-            meta = json.loads(raw_meta)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except SafetensorError as e:
-        raise TicketError(f'{path} is corrupt or truncated ({e}): re-export it') from e
+    meta, tensors = _read_ticket_file(path, with_tensors=True)
     masks, theta0, trained, dense = {}, {}, {}, {}
     for name, shape in meta['shapes'].items():
         m = unpack_bits(tensors[f'mask/{name}'], shape)
@@ -198,18 +186,24 @@ def load_ticket(path: str) -> Ticket:
 
 def read_ticket_meta(path: str) -> dict:
     """A ticket's JSON metadata (incl. ``sparsity``) without reading its tensors."""
+    return _read_ticket_file(path, with_tensors=False)[0]
+
+
+def _read_ticket_file(path: str, with_tensors: bool):
+    """(metadata, raw tensors) of a ticket file; the header is checked before anything is read."""
     from safetensors import SafetensorError, safe_open
 
     check_safetensors_header(path)
     try:
         with safe_open(path, framework='pt') as f:
             raw = (f.metadata() or {}).get(_META_KEY)
+            if raw is None:
+                raise TicketError(f'{path} is a safetensors file but not a colt_det ticket '
+                                  f'(no {_META_KEY!r} metadata): pass a ticket from a COLT run')
+            tensors = {k: f.get_tensor(k) for k in f.keys()} if with_tensors else {}
     except SafetensorError as e:
         raise TicketError(f'{path} is corrupt or truncated ({e}): re-export it') from e
-    if raw is None:
-        raise TicketError(f'{path} is a safetensors file but not a colt_det ticket (no '
-                          f'{_META_KEY!r} metadata): pass a ticket from a COLT run')
-    return json.loads(raw)
+    return json.loads(raw), tensors
 
 
 def _scatter(values: torch.Tensor, mask: torch.Tensor, name: str, path: str) -> torch.Tensor:

@@ -82,7 +82,6 @@ class ColtHook(Hook):
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
         self.mask: Dict[str, torch.Tensor] = {}
-        self.pruned_mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
         self.metrics: dict = {}
         self.test_metrics: dict = {}
@@ -166,11 +165,10 @@ class ColtHook(Hook):
                 params = dict(model.named_parameters())
                 new_mask = magnitude_prune({n: params[n] for n in self.mask}, self.mask,
                                            self.prune_ratio, self.prune_scope)
-            self.pruned_mask = broadcast_mask(new_mask)
+            new_mask = broadcast_mask(new_mask)
             if runner.rank == 0 and not osp.exists(self.out_mask):
-                save_mask(self.out_mask, self.pruned_mask,
-                          meta=dict(prune_ratio=self.prune_ratio))
-            runner.logger.info(f'[colt] pruned to {sparsity(self.pruned_mask).overall:.2%} '
+                save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.prune_ratio))
+            runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} '
                                f'-> {self.out_mask}')
         if self.out_state and runner.rank == 0 and not osp.exists(self.out_state):
             save_state(self.out_state, model)
