@@ -103,24 +103,30 @@ def _voc_xml(name: str, w: int, h: int, objects) -> str:
             f'    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n{objs}</annotation>\n')
 
 
-def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size: int = 96,
+def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=96,
              min_objects: int = 2, max_objects: int = 4, seed: int = 0) -> str:
-    """Write the VOC-format demo detection set; returns the ``VOCdevkit`` path."""
+    """Write the VOC-format demo detection set; returns the ``VOCdevkit`` path.
+
+    ``img_size`` is the side of square images, or ``(width, height)`` (e.g. ``(500, 375)``,
+    VOC's typical size, for step-time measurements at VOC scale).
+    """
     rng = random.Random(seed)
+    width, height = (img_size, img_size) if isinstance(img_size, int) else img_size
+    short = min(width, height)
     root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
     for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     splits = {'trainval': [], 'test': []}
     for idx in range(num_train + num_test):
         name = f'{idx:06d}'
-        img = _background(rng, img_size, img_size)
+        img = _background(rng, width, height)
         draw = ImageDraw.Draw(img)
         placed: List[Tuple[int, int, int, int]] = []
         objects = []
         for _ in range(rng.randint(min_objects, max_objects)):
             for _try in range(30):  # rejection-sample boxes that barely overlap
-                s = rng.randint(img_size // 6, img_size // 3)
-                x0, y0 = rng.randint(1, img_size - s - 2), rng.randint(1, img_size - s - 2)
+                s = rng.randint(short // 6, short // 3)
+                x0, y0 = rng.randint(1, width - s - 2), rng.randint(1, height - s - 2)
                 box = (x0, y0, x0 + s, y0 + s)
                 if all(_iou(box, p) < 0.05 for p in placed):
                     break
@@ -132,7 +138,7 @@ def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size: 
             objects.append((cls, _tight_box(cls, box)))
         img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=95)
         with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
-            f.write(_voc_xml(name, img_size, img_size, objects))
+            f.write(_voc_xml(name, width, height, objects))
         splits['trainval' if idx < num_train else 'test'].append(name)
     for split, names in splits.items():
         with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:

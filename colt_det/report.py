@@ -12,8 +12,19 @@ def load_summary(work_dir_or_file: str) -> dict:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} not found: pass a work dir of a finished or running '
                                 f'search (it writes colt_summary.json after every round)')
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            summary = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f'{path} is not valid JSON ({e}): it is corrupt; rerun the search '
+                         f'with --resume to rewrite it') from None
+    missing = [k for k in _SUMMARY_KEYS if not isinstance(summary, dict) or k not in summary]
+    if missing:
+        raise ValueError(f'{path} lacks {missing}: it is not a colt_summary.json of a search')
+    return summary
+
+
+_SUMMARY_KEYS = ('method', 'num_partitions', 'prune_ratio', 'rounds', 'final')
 
 
 def eta_rounds(sparsities: Sequence[float], target: float) -> Optional[int]:

@@ -4,6 +4,8 @@ _base_ = ['./_base_/det_runtime.py', './_base_/faster_rcnn_r18_slim.py',
           './_base_/voc_demo.py']
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
                      clip_grad=dict(max_norm=10, norm_type=2))
+# the lr above is for this total batch; tools/train.py --auto-scale-lr rescales it
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', by_epoch=True, milestones=[3], gamma=0.1),  # final training only

@@ -2,6 +2,8 @@
 _base_ = ['./_base_/cls_runtime.py', './_base_/cifar10.py']
 model = dict(type='ImageClassifier', backbone=dict(type='CifarResNet', depth=18), num_classes=10)
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+# the lr above is for this total batch; tools/train.py --auto-scale-lr rescales it
+auto_scale_lr = dict(enable=False, base_batch_size=128)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=30, by_epoch=True)]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
 colt = dict(

@@ -21,6 +21,8 @@ test_dataloader = dict(
                  norm='imagenet'))
 model = dict(type='ImageClassifier', backbone=dict(type='TVResNet', depth=50), num_classes=1000)
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
+# the lr above is for this total batch; tools/train.py --auto-scale-lr rescales it
+auto_scale_lr = dict(enable=False, base_batch_size=256)
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60], gamma=0.1)]
 train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=5)
 colt = dict(

@@ -35,34 +35,33 @@ def main(argv=None) -> int:
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--no-coco', action='store_true')
     args = parser.parse_args(argv)
+    from colt_det.cli import guarded
+    return guarded(lambda: _series(args, Config.fromfile(args.config)))
+
+
+def _series(args, cfg) -> int:
     import colt_det  # noqa: F401
-    from colt_det.cli import USER_ERRORS
     from colt_det.core import load_ticket, sparsity
     from colt_det.det.evaluate import evaluate_detector
     from colt_det.report import plot_per_layer_sparsity, plot_points
     os.makedirs(args.out_dir, exist_ok=True)
-    cfg = Config.fromfile(args.config)
     rows = []
-    try:
-        for run in args.runs:
-            ckpt, method, ticket = resolve(run)
-            name = osp.basename(osp.normpath(run))
-            m = evaluate_detector(cfg, ckpt, coco=not args.no_coco)
-            rows.append(dict(name=name, method=method, sparsity=m['sparsity'],
-                             voc07_mAP=m['voc07/mAP'], voc_area_mAP=m['voc_area/mAP'],
-                             coco_AP=m.get('coco/bbox_mAP', float('nan')),
-                             coco_AP50=m.get('coco/bbox_mAP_50', float('nan')),
-                             coco_AP75=m.get('coco/bbox_mAP_75', float('nan'))))
-            print(f"{name}: sparsity {m['sparsity']:.2%}, VOC07 mAP {m['voc07/mAP']:.4f}",
-                  flush=True)
-            if ticket:
-                rep = sparsity(load_ticket(ticket).masks)
-                plot_per_layer_sparsity(rep.per_layer,
-                                        osp.join(args.out_dir, f'per_layer_{name}.png'),
-                                        title=f'{name}: {rep.overall:.1%} overall')
-    except USER_ERRORS as e:
-        print(f'error: {str(e).splitlines()[0]}', file=sys.stderr)
-        return 1
+    for run in args.runs:
+        ckpt, method, ticket = resolve(run)
+        name = osp.basename(osp.normpath(run))
+        m = evaluate_detector(cfg, ckpt, coco=not args.no_coco)
+        rows.append(dict(name=name, method=method, sparsity=m['sparsity'],
+                         voc07_mAP=m['voc07/mAP'], voc_area_mAP=m['voc_area/mAP'],
+                         coco_AP=m.get('coco/bbox_mAP', float('nan')),
+                         coco_AP50=m.get('coco/bbox_mAP_50', float('nan')),
+                         coco_AP75=m.get('coco/bbox_mAP_75', float('nan'))))
+        print(f"{name}: sparsity {m['sparsity']:.2%}, VOC07 mAP {m['voc07/mAP']:.4f}",
+              flush=True)
+        if ticket:
+            rep = sparsity(load_ticket(ticket).masks)
+            plot_per_layer_sparsity(rep.per_layer,
+                                    osp.join(args.out_dir, f'per_layer_{name}.png'),
+                                    title=f'{name}: {rep.overall:.1%} overall')
     keys = list(rows[0])
     with open(osp.join(args.out_dir, 'series.csv'), 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=keys)

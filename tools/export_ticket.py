@@ -16,16 +16,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description='ticket -> mask-applied checkpoint')
     parser.add_argument('ticket')
     parser.add_argument('out')
+    parser.add_argument('--debug', action='store_true', help='tracebacks for known errors too')
     args = parser.parse_args(argv)
-    from colt_det.cli import USER_ERRORS
+    from colt_det.cli import guarded
     from colt_det.engine.state import checkpoint_from_ticket
-    try:
+
+    def export() -> int:
         checkpoint_from_ticket(args.ticket, args.out)
-    except USER_ERRORS as e:
-        print(f'error: {str(e).splitlines()[0]}', file=sys.stderr)
-        return 1
-    print(f'{args.ticket} -> {args.out}')
-    return 0
+        print(f'{args.ticket} -> {args.out}')
+        return 0
+    return guarded(export, args.debug)
 
 
 if __name__ == '__main__':

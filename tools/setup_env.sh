@@ -13,7 +13,6 @@ VENV="$ROOT/.venv"
 LOG="$VENV/setup.log"
 MMCV_VERSION="2.1.0"
 TORCH_VERSION="$(sed -n 's/^torch==//p' requirements.txt)"
-CACHE_DIR="${COLT_DET_CACHE:-$HOME/.cache/colt_det}/wheels/torch-${TORCH_VERSION}-$(uname -m)"
 STAMP="$VENV/.colt_det_setup"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -48,6 +47,45 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 run "install torch + mmdet stack (large download on first run)" "${PIP[@]}" install -r requirements.txt
 
+# mmcv's CUDA ops: built whenever torch is a CUDA build and a CUDA toolkit (nvcc) of the same
+# version is present, for the GPUs visible here or TORCH_CUDA_ARCH_LIST (login node, container
+# build: set it, e.g. TORCH_CUDA_ARCH_LIST=9.0 for H100/H200, "8.0;9.0" for A100 + H100).
+# COLT_DET_CPU_OPS=1 forces CPU-only ops.
+read -r TORCH_CUDA GPU_ARCHS < <("$VENV/bin/python" - <<'PY'
+import torch
+cuda = torch.version.cuda or ''
+archs = sorted({'%d.%d' % torch.cuda.get_device_capability(i)
+                for i in range(torch.cuda.device_count())}) if cuda and torch.cuda.is_available() else []
+print(cuda or '-', ';'.join(archs) or '-')
+PY
+)
+[[ "$TORCH_CUDA" == "-" ]] && TORCH_CUDA=""
+[[ "$GPU_ARCHS" == "-" ]] && GPU_ARCHS=""
+NVCC="${CUDA_HOME:+$CUDA_HOME/bin/}nvcc"
+command -v "$NVCC" >/dev/null 2>&1 || NVCC=/usr/local/cuda/bin/nvcc
+NVCC_CUDA=""
+[[ -x "$NVCC" ]] && NVCC_CUDA="$("$NVCC" --version | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')"
+OPS="cpu"
+if [[ "${COLT_DET_CPU_OPS:-0}" == "1" ]]; then
+  say "COLT_DET_CPU_OPS=1: building mmcv with CPU-only ops"
+elif [[ -z "$TORCH_CUDA" ]]; then
+  say "torch $TORCH_VERSION is a CPU build: mmcv gets CPU-only ops"
+elif [[ -z "$NVCC_CUDA" && -z "$GPU_ARCHS" ]]; then
+  say "no GPU and no CUDA toolkit (nvcc) here: mmcv gets CPU-only ops (a GPU node with the CUDA $TORCH_CUDA toolkit builds CUDA ops)"
+elif [[ -z "$NVCC_CUDA" ]]; then
+  say "WARNING: torch is built for CUDA $TORCH_CUDA but no CUDA toolkit (nvcc) was found: mmcv gets CPU-only ops (nms/RoIAlign run on the CPU). Install the CUDA $TORCH_CUDA toolkit and set CUDA_HOME for GPU ops."
+elif [[ "${NVCC_CUDA%.*}" != "${TORCH_CUDA%%.*}" ]]; then
+  say "WARNING: torch is built for CUDA $TORCH_CUDA but $NVCC is CUDA $NVCC_CUDA: mmcv gets CPU-only ops. Point CUDA_HOME at a CUDA ${TORCH_CUDA%%.*}.x toolkit for GPU ops."
+else
+  ARCHS="${TORCH_CUDA_ARCH_LIST:-$GPU_ARCHS}"
+  [[ -n "$ARCHS" ]] || die "CUDA toolkit $NVCC_CUDA found but no GPU is visible (a login node or container build?): set TORCH_CUDA_ARCH_LIST to the GPUs' compute capability (9.0 for H100/H200, 8.0 for A100, \"8.0;9.0\" for both), or COLT_DET_CPU_OPS=1 for CPU-only ops"
+  export FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST="$ARCHS" CUDA_HOME="${CUDA_HOME:-$(dirname "$(dirname "$NVCC")")}"
+  OPS="cu${TORCH_CUDA}-sm${ARCHS//[^0-9]/_}"
+  say "building mmcv CUDA ops for CUDA $TORCH_CUDA, TORCH_CUDA_ARCH_LIST=$ARCHS"
+fi
+# one cached wheel per torch version, machine, CUDA version and arch list
+CACHE_DIR="${COLT_DET_CACHE:-$HOME/.cache/colt_det}/wheels/torch-${TORCH_VERSION}-$(uname -m)-${OPS}"
+
 shopt -s nullglob
 wheels=("$CACHE_DIR"/mmcv-"$MMCV_VERSION"-*.whl)
 if (( ${#wheels[@]} == 0 )); then
@@ -74,7 +112,20 @@ else
 fi
 run "install mmcv wheel" "${PIP[@]}" install "${wheels[0]}" -c requirements.txt
 run "install colt_det (editable)" "${PIP[@]}" install --no-deps -e .
-run "check mmcv ops" "$VENV/bin/python" -c "from mmcv.ops import nms, RoIAlign; import mmdet, colt_det"
+run "check mmcv ops" "$VENV/bin/python" - <<'PY'
+import torch
+from mmcv.ops import RoIAlign, nms
+import colt_det, mmdet  # noqa: F401
+devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+for dev in devices:  # a CUDA build must run its ops on the GPU, not just import
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]], device=dev)
+    keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7], device=dev), 0.5)[1]
+    assert keep.tolist() == [0, 2], keep
+    feats = torch.ones(1, 2, 8, 8, device=dev)
+    out = RoIAlign((2, 2), 1.0, 0)(feats, torch.tensor([[0., 0., 0., 4., 4.]], device=dev))
+    assert out.shape == (1, 2, 2, 2) and torch.allclose(out, torch.ones_like(out)), out
+    print('mmcv nms + RoIAlign OK on', dev)
+PY
 
 fingerprint >"$STAMP"
 say "environment ready: $VENV"

@@ -4,8 +4,12 @@ Prints VOC mAP@0.5 (11-point and area), per-class AP50 with the dataset's class 
 COCO-style AP/AP50/AP75 (pycocotools) computed on the same predictions.
 
 Usage:
-    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--cfg-options k=v ...]
+    python tools/test.py CONFIG CHECKPOINT [--out metrics.json | --out preds.pkl]
+        [--show-dir DIR] [--work-dir DIR] [--launcher none|pytorch|slurm] [--force]
+        [--cfg-options k=v ...] [--debug]
     CHECKPOINT: work_dir/final_masked.pth or work_dir/tickets/final.safetensors
+    --out X.json: the metrics as JSON; --out X.pkl: the predictions as mmdet's tools/test.py
+    writes them, and the metrics in X.metrics.json. Existing files are kept unless --force.
 """
 import argparse
 import json
@@ -15,32 +19,71 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def main(argv=None) -> int:
-    from mmengine.config import Config, DictAction
+def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='VOC/COCO mAP of a detector checkpoint')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--out', help='also write the metrics as JSON here')
+    parser.add_argument('--out', help='X.json: metrics; X.pkl: predictions (mmdet format) '
+                                      '+ X.metrics.json')
+    parser.add_argument('--show-dir', help='draw the detections of every test image here')
+    parser.add_argument('--work-dir', help="where MMEngine's logs go (default: a temp dir)")
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--no-coco', action='store_true', help='skip the COCO-style metrics')
+    parser.add_argument('--force', action='store_true', help='overwrite existing --out files')
+    parser.add_argument('--debug', action='store_true', help='tracebacks for known errors too')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def out_paths(out):
+    """(predictions .pkl or None, metrics .json or None) of ``--out``."""
+    if not out:
+        return None, None
+    stem, ext = osp.splitext(out)
+    if ext in ('.pkl', '.pickle'):
+        return out, stem + '.metrics.json'
+    if ext == '.json':
+        return None, out
+    raise ValueError(f'--out {out}: use a .json (metrics) or .pkl (predictions) file name')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from colt_det.cli import guarded
+    return guarded(lambda: _main(args), args.debug)
+
+
+def _main(args) -> int:
+    from mmengine.config import Config
+
     import colt_det  # noqa: F401
-    from colt_det.cli import USER_ERRORS
+    from colt_det.cli import refuse_existing
+    from colt_det.core import atomic_write_json
     from colt_det.det.evaluate import evaluate_detector, format_metrics
-    try:
-        if not osp.isfile(args.config):
-            raise FileNotFoundError(f'config {args.config} not found: pass a file from configs/')
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
-        metrics = evaluate_detector(cfg, args.checkpoint, coco=not args.no_coco)
-    except USER_ERRORS as e:
-        print(f'error: {str(e).splitlines()[0]}', file=sys.stderr)
-        return 1
+    from colt_det.engine.distributed import configure_launcher, init_distributed, \
+        is_main_process
+    preds, metrics_json = out_paths(args.out)
+    for path in (preds, metrics_json):
+        refuse_existing(path, args.force)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config {args.config} not found: pass a file from configs/')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_distributed(args.launcher, cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend'))
+    configure_launcher(cfg, args.launcher)
+    metrics = evaluate_detector(cfg, args.checkpoint, work_dir=args.work_dir,
+                                coco=not args.no_coco, predictions_out=preds,
+                                show_dir=args.show_dir)
+    if not is_main_process():
+        return 0
     print(format_metrics(metrics))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(metrics, f, indent=2)
+    if metrics_json:
+        atomic_write_json(metrics_json, metrics, overwrite=args.force)
+        print(f'metrics -> {metrics_json}' + (f', predictions -> {preds}' if preds else ''))
+    if args.show_dir:
+        print(f'detections drawn -> {args.show_dir}')
     return 0
 
 

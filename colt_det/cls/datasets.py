@@ -120,10 +120,13 @@ class ImageFolderCls(_ClsBase):
                 cdir = osp.join(split_dir, c)
                 if osp.isdir(osp.join(cdir, 'images')):  # TinyImageNet train layout
                     cdir = osp.join(cdir, 'images')
-                if not osp.isdir(cdir):
-                    continue
-                items += [(osp.join(cdir, f), index[c]) for f in sorted(os.listdir(cdir))
-                          if f.lower().endswith(IMG_EXTS)]
+                found = [(osp.join(cdir, f), index[c]) for f in sorted(os.listdir(cdir))
+                         if f.lower().endswith(IMG_EXTS)] if osp.isdir(cdir) else []
+                if not found:
+                    # a class with no images would only fail at the final training
+                    raise ValueError(f'class folder {cdir} has no images ({", ".join(IMG_EXTS)})'
+                                     f': add images or remove the class')
+                items += found
         if not items:
             raise FileNotFoundError(f'no images found under {split_dir}: expected '
                                     f'{split}/<class>/*.png|jpg (ImageFolder layout)')
@@ -132,9 +135,14 @@ class ImageFolderCls(_ClsBase):
         self.labels = [label for _, label in items]
 
     def __getitem__(self, idx: int) -> dict:
-        with Image.open(self.paths[idx]) as img:
-            x = self.transform(img.convert('RGB'))
-        return dict(inputs=x, data_samples=self.labels[idx])
+        path = self.paths[idx]
+        try:
+            with Image.open(path) as img:
+                img = img.convert('RGB')
+        except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for bad image files
+            raise ValueError(f'image {path} cannot be read ({e}): replace or remove the '
+                             f'file') from None
+        return dict(inputs=self.transform(img), data_samples=self.labels[idx])
 
 
 @DATASETS.register_module()

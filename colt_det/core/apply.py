@@ -48,13 +48,15 @@ class MaskEnforcer:
         check_mask_fits(model, mask)
         params = dict(unwrap(model).named_parameters())
         # Only layers with at least one pruned weight need work on the hot path.
-        self._pairs = [(params[n], m.to(device=params[n].device, dtype=params[n].dtype))
-                       for n, m in mask.items() if not bool(m.all())]
+        pairs = [(params[n], m.to(device=params[n].device, dtype=params[n].dtype))
+                 for n, m in mask.items() if not bool(m.all())]
+        self._params = [p for p, _ in pairs]
+        self._masks = [m for _, m in pairs]
 
     @torch.no_grad()
     def step(self) -> None:
-        for p, m in self._pairs:
-            p.mul_(m)
+        if self._params:  # one multi-tensor op, not one kernel launch per layer
+            torch._foreach_mul_(self._params, self._masks)
 
 
 def state_of(model: nn.Module) -> Dict[str, torch.Tensor]:

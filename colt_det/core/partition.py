@@ -28,6 +28,11 @@ def partition_classes(classes: Sequence[str], num_partitions: int,
     if scheme == 'explicit':
         if groups is None:
             raise ValueError("partition scheme 'explicit' needs groups=[[...], [...]]")
+        bad = [c for g in groups for c in g
+               if isinstance(c, int) and not 0 <= c < len(classes)]
+        if bad:
+            raise ValueError(f'partition groups use class index(es) {bad} outside '
+                             f'0..{len(classes) - 1}: there are {len(classes)} classes')
         out = [[classes[c] if isinstance(c, int) else c for c in g] for g in groups]
         unknown = sorted({c for g in out for c in g} - set(classes))
         if unknown:

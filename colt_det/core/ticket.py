@@ -12,6 +12,7 @@ Layout of a ticket (all tensors CPU, little-endian, safetensors):
 Files are written atomically (temp file + rename) and never overwrite an existing file unless
 asked to. Loading never unpickles: a non-safetensors file is refused by its header alone.
 """
+import errno
 import json
 import os
 import struct
@@ -74,7 +75,10 @@ def atomic_write_bytes(path: str, data: bytes, overwrite: bool = False) -> None:
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f'{path} exists and is never overwritten: choose another path')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(errno.ENOTDIR, 'a folder on this path is a file', path) from None
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp.')
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -170,14 +174,24 @@ def check_safetensors_header(path: str) -> None:
 def load_ticket(path: str) -> Ticket:
     """Read a ticket written by :func:`save_ticket`; full-shape tensors, zeros where pruned."""
     meta, tensors = _read_ticket_file(path, with_tensors=True)
+
+    def tensor(key: str, dtype=None) -> torch.Tensor:
+        if key not in tensors:
+            raise TicketError(f'{path} lacks the tensor {key!r} its metadata lists: the ticket '
+                              f'is corrupt, re-export it')
+        if dtype is not None and tensors[key].dtype != dtype:
+            raise TicketError(f'{path}: {key!r} is {tensors[key].dtype}, not a packed '
+                              f'{dtype} mask: the ticket is corrupt, re-export it')
+        return tensors[key]
+
     masks, theta0, trained, dense = {}, {}, {}, {}
     for name, shape in meta['shapes'].items():
-        m = unpack_bits(tensors[f'mask/{name}'], shape)
+        m = unpack_bits(tensor(f'mask/{name}', torch.uint8), shape)
         masks[name] = m
         if meta.get('has_theta0', True):
-            theta0[name] = _scatter(tensors[f'theta0/{name}'], m, name, path)
+            theta0[name] = _scatter(tensor(f'theta0/{name}'), m, name, path)
         if meta.get('has_trained'):
-            trained[name] = _scatter(tensors[f'trained/{name}'], m, name, path)
+            trained[name] = _scatter(tensor(f'trained/{name}'), m, name, path)
     for k, t in tensors.items():
         if k.startswith('dense/'):
             dense[k[len('dense/'):]] = t
@@ -203,7 +217,18 @@ def _read_ticket_file(path: str, with_tensors: bool):
             tensors = {k: f.get_tensor(k) for k in f.keys()} if with_tensors else {}
     except SafetensorError as e:
         raise TicketError(f'{path} is corrupt or truncated ({e}): re-export it') from e
-    return json.loads(raw), tensors
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        raise TicketError(f'{path}: its {_META_KEY!r} metadata is not JSON: the ticket is '
+                          f'corrupt, re-export it') from None
+    shapes = meta.get('shapes') if isinstance(meta, dict) else None
+    if not isinstance(shapes, dict) or not all(
+            isinstance(s, list) and all(isinstance(d, int) and d >= 0 for d in s)
+            for s in shapes.values()):
+        raise TicketError(f'{path}: its metadata has no valid "shapes" (name -> list of sizes): '
+                          f'the ticket is corrupt, re-export it')
+    return meta, tensors
 
 
 def _scatter(values: torch.Tensor, mask: torch.Tensor, name: str, path: str) -> torch.Tensor:

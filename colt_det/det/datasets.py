@@ -111,11 +111,31 @@ class ClassPartitionDetDataset(Dataset):
             leaf, leaf_idx = leaf_of(self.dataset, self.indices[idx])
             info = copy.deepcopy(leaf.get_data_info(leaf_idx))
             info['instances'] = self._filter(info['instances'])
-            data = leaf.pipeline(info)
+            data = run_pipeline(leaf.pipeline, info)
             if data is not None or self.test_mode:
                 return data
             idx = random.randrange(len(self))  # a transform rejected the sample: take another
         raise RuntimeError(f'pipeline returned None for 10 samples of partition {self.classes}')
+
+
+def run_pipeline(pipeline, info: dict):
+    """``pipeline(info)``; an unreadable image becomes one error naming the file."""
+    try:
+        return pipeline(info)
+    except Exception as e:
+        path = info.get('img_path')
+        if path and _unreadable(path):
+            raise ValueError(f'image {path} cannot be read (empty, truncated or not an '
+                             f'image): replace or remove it') from None
+        raise
+
+
+def _unreadable(path: str) -> bool:
+    import mmcv
+    try:
+        return mmcv.imread(path) is None
+    except Exception:
+        return True
 
 
 @DATASETS.register_module()
@@ -156,14 +176,20 @@ class CheckedVOCDataset(VOCDataset):
                                  f'configured classes {list(self._metainfo["classes"])}: add it '
                                  f'to metainfo.classes or set unknown_classes="skip"')
             box = obj.find('bndbox')
+            coords = {}
             for field in ('xmin', 'ymin', 'xmax', 'ymax'):
                 text = box.findtext(field) if box is not None else None
                 try:
-                    float(text)
+                    coords[field] = float(text)
                 except (TypeError, ValueError):
                     raise ValueError(f'annotation {xml_path}: object {k} ({name}) has a missing '
                                      f'or non-numeric <bndbox><{field}> ({text!r}): fix the '
                                      f'file') from None
+            for lo, hi in (('xmin', 'xmax'), ('ymin', 'ymax')):
+                # an inverted box only fails later, deep inside RoIAlign
+                if coords[lo] > coords[hi]:
+                    raise ValueError(f'annotation {xml_path}: object {k} ({name}) has {lo} '
+                                     f'{coords[lo]:g} > {hi} {coords[hi]:g}: fix the box')
         size = root.find('size')
         if size is not None:
             for field in ('width', 'height'):
@@ -171,3 +197,6 @@ class CheckedVOCDataset(VOCDataset):
                     raise ValueError(f'annotation {xml_path}: <size><{field}> is missing or '
                                      f'not an integer: fix the file')
         return super().parse_data_info(img_info)
+
+    def prepare_data(self, idx: int):
+        return run_pipeline(self.pipeline, self.get_data_info(idx))

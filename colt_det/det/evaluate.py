@@ -5,6 +5,7 @@ One test pass produces the predictions; every metric is computed on those same p
 import copy
 import os
 import os.path as osp
+import pickle
 import tempfile
 from typing import Dict, Optional
 
@@ -27,26 +28,42 @@ def _add_instances_to_meta(pipeline) -> None:
 
 
 def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
-                      coco: bool = True) -> Dict[str, float]:
+                      coco: bool = True, predictions_out: Optional[str] = None,
+                      show_dir: Optional[str] = None) -> Dict[str, float]:
     """Test ``checkpoint`` (``.pth`` or final ticket) with the config's test set.
+
+    Args:
+        cfg (Config): a detection config (its ``colt.prunable`` says what sparsity counts).
+        checkpoint (str): ``final_masked.pth``, any MMEngine checkpoint, or a final ticket.
+        work_dir (str, optional): where MMEngine's logs go (default: a temp dir, removed after).
+        coco (bool): also compute COCO-style AP with pycocotools.
+        predictions_out (str, optional): ``.pkl`` of the predictions, as mmdet's
+            ``tools/test.py --out`` writes it.
+        show_dir (str, optional): draw the detections of every test image here.
 
     Returns:
         dict: ``voc07/mAP`` (11-point), ``voc_area/mAP`` (area), per-class ``voc07/AP50/<cls>``,
         COCO ``coco/bbox_mAP``, ``coco/bbox_mAP_50``, ``coco/bbox_mAP_75`` and the sparsity of
         the prunable weights (``sparsity``).
     """
+    with tempfile.TemporaryDirectory(prefix='colt_eval_') as tmp:
+        if checkpoint.endswith('.safetensors'):
+            check_safetensors_header(checkpoint)
+            checkpoint = checkpoint_from_ticket(checkpoint, osp.join(tmp, 'ticket.pth'))
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint {checkpoint} not found: pass final_masked.pth '
+                                    f'or tickets/final.safetensors of a finished run')
+        return _evaluate(cfg, checkpoint, work_dir or tmp, coco, predictions_out, show_dir)
+
+
+def _evaluate(cfg: Config, checkpoint: str, work_dir: str, coco: bool,
+              predictions_out: Optional[str], show_dir: Optional[str]) -> Dict[str, float]:
     from mmengine.runner import Runner
-    cfg = copy.deepcopy(cfg)
+
+    from ..engine.lifecycle import release_runner, without_code_formatting
+    cfg = without_code_formatting(copy.deepcopy(cfg))
     colt = cfg.pop('colt', {}) or {}
-    tmp = None
-    if checkpoint.endswith('.safetensors'):
-        check_safetensors_header(checkpoint)
-        tmp = tempfile.mkdtemp(prefix='colt_eval_')
-        checkpoint = checkpoint_from_ticket(checkpoint, osp.join(tmp, 'ticket.pth'))
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} not found: pass final_masked.pth or '
-                                f'tickets/final.safetensors of a finished run')
-    cfg.work_dir = work_dir or tmp or tempfile.mkdtemp(prefix='colt_eval_')
+    cfg.work_dir = work_dir
     cfg.load_from = checkpoint
     cfg.resume = False
     cfg.experiment_name = f'eval_{os.getpid()}_{id(cfg)}'
@@ -57,10 +74,22 @@ def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = No
                   dict(type='ColtVOCMetric', metric='mAP', eval_mode='area', prefix='voc_area')]
     if coco:
         evaluators.append(dict(type='CocoMetric', metric='bbox', ann_file=None, prefix='coco'))
+    if predictions_out:
+        evaluators.append(dict(type='DumpDetResults', out_file_path=predictions_out))
     cfg.test_evaluator = evaluators
     cfg.custom_hooks = []
+    if show_dir:
+        cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=True,
+                                               test_out_dir=osp.abspath(show_dir))
     runner = Runner.from_cfg(cfg)
-    metrics = dict(runner.test())
+    try:
+        metrics = dict(runner.test())
+    except pickle.UnpicklingError:
+        raise ValueError(f'checkpoint {checkpoint} holds objects that are not plain weights '
+                         f'and was not loaded (unpickling can run code): use a checkpoint '
+                         f'colt_det or mmdet wrote, or a .safetensors ticket') from None
+    finally:
+        release_runner(runner)
     spec = PrunableSpec.from_cfg(colt.get('prunable'))
     model = runner.model
     names = spec.select(model)

@@ -81,6 +81,14 @@ class DetTask:
                 classes=list(group), policy='drop', test_mode=True)
         # AspectRatioBatchSampler etc. work on any dataset with get_data_info
 
+    def check_classes(self, cfg: Config, classes: List[str]) -> None:
+        """The box head must predict every class of the dataset."""
+        head = cfg.model.get('roi_head', {}).get('bbox_head', {})
+        n = head.get('num_classes') if isinstance(head, dict) else None
+        if n is not None and n != len(classes):
+            raise ValueError(f'model.roi_head.bbox_head.num_classes={n} but the dataset has '
+                             f'{len(classes)} classes: set num_classes={len(classes)}')
+
     def load_init(self, cfg: Config, model) -> None:
         """theta0 comes from ``model.init_cfg``/``backbone.init_cfg`` (local files only)."""
 

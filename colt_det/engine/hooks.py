@@ -12,6 +12,7 @@ from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broa
                     load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
                     sparsity)
 from ..core.apply import unwrap
+from .faults import crash_point
 from .state import load_state, save_state
 
 
@@ -43,7 +44,8 @@ class ColtHook(Hook):
         out_result (str, optional): where to write ``{"metrics": ..., "sparsity": ...}``.
         out_state (str, optional): where to write the model state after training (late
             rewinding: the rewind point theta0).
-        check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss.
+        check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss
+            (checked every step on CPU; on a GPU every ``progress_interval`` steps, or 50).
         progress_interval (int): print ``iter i/n, loss, ETA`` every this many iterations
             (0: never). MMEngine's own logging stays at its configured level.
         stage_name (str): how progress lines name this stage.
@@ -81,6 +83,8 @@ class ColtHook(Hook):
         self._t_start = None
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
+        self.check_interval = max(1, progress_interval or 50)
+        self._finite: Optional[torch.Tensor] = None
         self.mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
         self.metrics: dict = {}
@@ -117,6 +121,8 @@ class ColtHook(Hook):
                            f'{report.overall:.2%}' + (' (resumed)' if resumed else ''))
 
     def before_train_epoch(self, runner) -> None:
+        if runner.epoch > 0:
+            crash_point('stage_epoch')  # tests: a kill after an epoch checkpoint
         if self.seed is not None:
             from mmengine.runner import set_random_seed
             set_random_seed(self.seed + runner.epoch)
@@ -130,15 +136,10 @@ class ColtHook(Hook):
     before_test = before_val
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if self.check_finite_loss and outputs:
-            loss = outputs.get('loss')
-            value = float(loss.detach()) if isinstance(loss, torch.Tensor) else loss
-            if value is not None and not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f'loss is {value} at iteration {runner.iter}: stage stopped, earlier '
-                    f'tickets are kept; lower the learning rate or check the data')
-        self.enforcer.step()
         done = runner.iter + 1
+        if self.check_finite_loss and outputs:
+            self._check_loss(outputs.get('loss'), runner, done)
+        self.enforcer.step()
         if (self.progress_interval and runner.rank == 0
                 and (done % self.progress_interval == 0 or done == runner.max_iters)):
             rate = (time.time() - self._t_start) / max(done - self._iter_start, 1)
@@ -148,6 +149,30 @@ class ColtHook(Hook):
             print(f'[colt]   {self.stage_name}: iter {done}/{runner.max_iters}{loss_txt}, '
                   f'{rate:.2f} s/iter, stage ETA {rate * (runner.max_iters - done):.0f} s',
                   flush=True)
+
+    def _check_loss(self, loss, runner, done: int) -> None:
+        """Stop on a NaN/inf loss. On a GPU the flag stays on the device and is read only every
+        ``check_interval`` steps: reading it every step would make each step wait for the GPU."""
+        if not isinstance(loss, torch.Tensor):
+            if loss is not None and not math.isfinite(loss):
+                self._raise_non_finite(loss, f'at iteration {runner.iter}')
+            return
+        if loss.device.type == 'cpu':
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self._raise_non_finite(value, f'at iteration {runner.iter}')
+            return
+        finite = torch.isfinite(loss.detach())
+        self._finite = finite if self._finite is None else self._finite & finite
+        if done % self.check_interval == 0 or done == runner.max_iters:
+            ok, self._finite = bool(self._finite), None
+            if not ok:
+                self._raise_non_finite('nan/inf', f'at an iteration up to {runner.iter}')
+
+    @staticmethod
+    def _raise_non_finite(value, where: str) -> None:
+        raise NonFiniteLossError(f'loss is {value} {where}: stage stopped, earlier tickets are '
+                                 f'kept; lower the learning rate or check the data')
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         self.metrics = dict(metrics or {})
@@ -176,8 +201,9 @@ class ColtHook(Hook):
 
     def _write_result(self, runner) -> None:
         if self.out_result and runner.rank == 0:
-            update_json(self.out_result, metrics=_floats(self.metrics),
-                        test_metrics=_floats(self.test_metrics),
+            # a stage resumed after its last epoch runs no validation: keep the recorded metrics
+            found = dict(metrics=_floats(self.metrics), test_metrics=_floats(self.test_metrics))
+            update_json(self.out_result, **{k: v for k, v in found.items() if v},
                         sparsity=sparsity(self.mask).overall, iters=runner.iter)
 
 

@@ -23,11 +23,13 @@ created by an exclusive link, so two jobs closing the same round cannot both wri
 """
 import contextlib
 import copy
+import fnmatch
 import glob
 import json
 import logging
 import os
 import os.path as osp
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
@@ -47,6 +49,8 @@ from ..core.transfer import map_ticket
 from ..report import eta_rounds, plot_metric_vs_sparsity
 from ..version import __version__
 from .distributed import agree, is_main_process, sync
+from .faults import crash_point
+from .lifecycle import release_runner, stage_checkpoint, without_code_formatting
 from .state import load_state, save_masked_checkpoint, save_state
 from .tasks import get_task
 
@@ -97,10 +101,10 @@ class ColtSettings:
         if self.method == 'ticket' and not self.init_ticket:
             raise ValueError("colt.method='ticket' needs init_ticket=dict(path=...)")
         if self.init_ticket:
-            extra = set(self.init_ticket) - {'path', 'mode', 'key_map'}
+            extra = set(self.init_ticket) - {'path', 'mode', 'key_map', 'allow_partial'}
             if 'path' not in self.init_ticket or extra:
-                raise ValueError(f'colt.init_ticket takes path=, mode=, key_map= (got '
-                                 f'{sorted(self.init_ticket)})')
+                raise ValueError(f'colt.init_ticket takes path=, mode=, key_map=, '
+                                 f'allow_partial= (got {sorted(self.init_ticket)})')
             if self.init_ticket.get('mode', 'rewind') not in ('rewind', 'trained'):
                 raise ValueError(f"colt.init_ticket.mode must be 'rewind' or 'trained', got "
                                  f"{self.init_ticket.get('mode')!r}")
@@ -120,9 +124,32 @@ class ColtSettings:
                              "(the ticket whose per-layer sparsity the random mask copies)")
         if not isinstance(self.rewind_iter, int) or self.rewind_iter < 0:
             raise ValueError(f'colt.rewind_iter must be an integer >= 0, got {self.rewind_iter!r}')
-        if self.max_rounds < 1:
-            raise ValueError(f'colt.max_rounds must be >= 1, got {self.max_rounds}')
+        for name in ('max_rounds', 'seed', 'progress_interval'):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == 'max_rounds'
+                                                                     else 0):
+                raise ValueError(f'colt.{name} must be an integer >= '
+                                 f"{1 if name == 'max_rounds' else 0}, got {v!r}")
+        _check_choice('prune_scope', self.prune_scope, ('global', 'layer'))
+        _check_choice('task', self.task, ('cls', 'det'))
+        _check_choice('partition_scheme', self.partition_scheme,
+                      ('contiguous', 'random', 'explicit'))
+        _check_choice('partition_policy', self.partition_policy, ('ignore', 'drop', 'exclusive'))
+        n = self.num_partitions if self.method == 'colt' else 1
+        if self.min_keep is not None and (not isinstance(self.min_keep, int)
+                                          or not 1 <= self.min_keep <= n):
+            raise ValueError(f'colt.min_keep must be an integer in 1..{n} (the number of '
+                             f'partitions) or None, got {self.min_keep!r}')
+        for name in ('random_from', 'metric_key'):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, str):
+                raise ValueError(f'colt.{name} must be a string, got {v!r}')
         PrunableSpec.from_cfg(self.prunable)
+
+
+def _check_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f'colt.{name} must be one of {list(choices)}, got {value!r}')
 
 
 # colt/imp: rounds; random: a random mask like random_from; dense: no pruning; ticket: train
@@ -167,6 +194,7 @@ class ColtSearch:
         self.init_path = osp.join(self.work_dir, 'theta_init.safetensors')
         self.init_ticket_path = osp.join(self.work_dir, 'tickets', 'init.safetensors')
         self.summary_path = osp.join(self.work_dir, 'colt_summary.json')
+        self.settings_path = osp.join(self.work_dir, 'colt_settings.json')
 
     # ----------------------------------------------------------------------------- paths
     def ticket_path(self, r: int) -> str:
@@ -186,24 +214,44 @@ class ColtSearch:
 
     # ----------------------------------------------------------------------------- run
     def prepare(self) -> None:
-        """Check the inputs and the work dir, then write theta0 and the settings record."""
+        """Check everything, then write the settings record and theta0, in that order.
+
+        Nothing is written before every input (data, model, files named by the settings) has
+        been checked. The settings record is the first file of a search, so a search killed at
+        any later point is resumed under the settings it started with.
+        """
         n = self.s.num_partitions if self.s.method == 'colt' else 1
         if self.partition is not None:
             self._check_partition_job(n)
-        if self.partition:  # partition jobs 1..N-1 join once partition 0 has started
-            self._wait_for([osp.join(self.work_dir, 'colt_settings.json')],
-                           'the search to start (partition 0 writes theta0)')
-        # nothing is written until the inputs are checked
         self.classes = self.task.class_names(self.cfg)
         self.groups = partition_classes(self.classes, n, self.s.partition_scheme, self.s.seed,
                                         self.s.partition_groups)
-        if self.partition is not None:
-            self._join_search()
-            return
-        self._check_work_dir()
-        sync()  # every rank has looked at the work dir before rank 0 writes into it
+        self._preflight()
+        if self.partition is None:
+            self._check_work_dir()
+            sync()  # every rank has looked at the work dir before rank 0 writes into it
+        elif self.partition:  # partition jobs 1..N-1 join once partition 0 has written theta0
+            self._wait_for([self.theta0_path], 'the search to start (partition 0 writes theta0)')
+        self._check_settings()
         self._make_theta0()
-        self._check_settings()  # recorded once theta0 exists: a failed start leaves no state
+
+    def _preflight(self) -> None:
+        """The checks that need the model or the files the settings name; writes nothing."""
+        _check_writable(self.work_dir)
+        with self.task.scope(self.cfg), _quiet_mmengine():
+            model = MODELS.build(copy.deepcopy(self.cfg.model))
+        spec = PrunableSpec.from_cfg(self.s.prunable)
+        prunable = spec.select(model)
+        params = [n for n, _ in model.named_parameters()]
+        unused = [p for p in spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
+        if unused:
+            raise SearchError(f'colt.prunable include pattern(s) {unused} match no parameter of '
+                              f'the model (e.g. {params[:2]}): fix or remove them')
+        self.task.check_classes(self.cfg, self.classes)
+        if self.s.random_from:
+            _check_random_from(self.s.random_from, model, prunable)
+        if self.s.init_ticket:
+            self._map_init_ticket(model, prunable)
 
     def run(self) -> dict:
         """Run (or resume) the whole search; returns the summary dict."""
@@ -246,12 +294,6 @@ class ColtSearch:
             raise SearchError(f'--partition {self.partition}: this search has {n} '
                               f'partition(s), numbered 0..{n - 1}')
 
-    def _join_search(self) -> None:
-        """Partition job: partition 0 starts the search (theta0), the others wait for it."""
-        if self.partition == 0:
-            self._make_theta0()  # no-op if it exists
-        self._check_settings()
-
     def _wait_for(self, paths: List[str], what: str, ready=None) -> None:
         """Poll until every path exists (or ``ready()`` is true); other jobs write them."""
         ready = ready or (lambda: all(osp.exists(p) for p in paths))
@@ -267,11 +309,12 @@ class ColtSearch:
             time.sleep(self.wait_interval)
 
     def _check_work_dir(self) -> None:
-        started = osp.exists(self.theta0_path) or osp.exists(self.init_path)
+        started = any(osp.exists(p) for p in (self.settings_path, self.theta0_path,
+                                               self.init_path))
         if self.resume:
             if not started:
                 raise SearchError(f'--resume: no search found in {self.work_dir} (no '
-                                  f'theta0.safetensors): run without --resume to start one')
+                                  f'colt_settings.json): run without --resume to start one')
             if self.is_main:
                 # temp files of writes a crash interrupted; finished ones were renamed in place
                 for d, _, files in os.walk(self.work_dir):
@@ -285,15 +328,18 @@ class ColtSearch:
                               f'overwritten)')
 
     def _check_settings(self) -> None:
-        """A resumed search must use the settings it started with."""
-        path = osp.join(self.work_dir, 'colt_settings.json')
+        """Record the settings (a new search) or check that a resumed one uses the same."""
         current = json.loads(json.dumps(asdict(self.s)))
-        if agree(not osp.exists(path)):
+        if agree(not osp.exists(self.settings_path)):
+            if agree(osp.exists(self.theta0_path) or osp.exists(self.init_path)):
+                raise SearchError(f'{self.work_dir} holds theta0 but no colt_settings.json, so '
+                                  f'its settings cannot be checked: use a new --work-dir')
             if self.is_main:
-                atomic_write_json(path, current)
+                atomic_write_json(self.settings_path, current, overwrite=False)
+            crash_point('settings')
             sync()
             return
-        started = _read_json(path)
+        started = _read_json(self.settings_path)
         changed = sorted(k for k in set(started) | set(current)
                          if started.get(k) != current.get(k))
         if changed:
@@ -320,11 +366,13 @@ class ColtSearch:
             if self.s.init_ticket:
                 self._apply_init_ticket(model)
             save_state(self.init_path, model)
+        crash_point('theta_init')
         sync()
         if self.s.rewind_iter == 0:
             if self.is_main:
                 with open(self.init_path, 'rb') as f:
                     atomic_write_bytes(self.theta0_path, f.read())
+            crash_point('theta0')
             sync()
         else:
             self._progress(f'late rewinding: {self.s.rewind_iter} dense iterations on all '
@@ -335,22 +383,34 @@ class ColtSearch:
         self._progress(f'theta0 (seed {self.s.seed}, rewind_iter {self.s.rewind_iter}) -> '
                        f'{self.theta0_path}')
 
-    def _apply_init_ticket(self, model: torch.nn.Module) -> None:
-        """Write a (mapped) ticket's masked values into ``model``; its mask starts the search."""
+    def _map_init_ticket(self, model: torch.nn.Module, prunable: List[str]):
+        """init_ticket mapped onto ``model``, checked: (ticket, report, mask, coverage).
+
+        A ticket of another architecture or depth, or one that covers only part of the
+        prunable layers, is an error unless ``init_ticket.allow_partial=True``.
+        """
         opts = self.s.init_ticket
         ticket = load_ticket(opts['path'])
         shapes = {n: p.shape for n, p in model.named_parameters()}
         mapped, report = map_ticket(ticket, shapes, opts.get('key_map'))
-        prunable = PrunableSpec.from_cfg(self.s.prunable).select(model)
         outside = sorted(set(mapped.masks) - set(prunable))
         if outside:
             raise SearchError(f'init_ticket masks layers this config does not prune, e.g. '
                               f'{outside[:3]}: widen colt.prunable or map fewer layers')
         mode = opts.get('mode', 'rewind')
-        values = mapped.theta0 if mode == 'rewind' else mapped.trained
-        if not values:
+        if not (mapped.theta0 if mode == 'rewind' else mapped.trained):
             raise SearchError(f"init_ticket {opts['path']} has no {mode} values: use "
                               f"mode='rewind' or a final ticket (which stores trained values)")
+        total = sum(shapes[n].numel() for n in prunable)
+        coverage = sum(shapes[n].numel() for n in prunable if n in mapped.masks) / total
+        src_arch, arch = str(ticket.meta.get('arch', '?')), self.task.arch_name(self.cfg)
+        src_depth, depth = _depth(src_arch), _depth(arch)
+        wrong_depth = src_depth is not None and depth is not None and src_depth != depth
+        if (coverage < 1.0 or wrong_depth) and not opts.get('allow_partial', False):
+            raise SearchError(f"init_ticket {opts['path']} (arch {src_arch}) covers "
+                              f"{coverage:.1%} of this model's prunable weights (arch {arch}): "
+                              f"use a ticket of the same architecture and depth, or set "
+                              f"colt.init_ticket.allow_partial=True to train the rest dense")
         mask = ones_mask(model, prunable)
         for n, m in mapped.masks.items():
             mask[n] = m.clone()
@@ -359,19 +419,31 @@ class ColtSearch:
             raise SearchError(f'init_ticket sparsity {start:.2%} already reaches '
                               f'target_sparsity {self.s.target_sparsity:.0%}: raise the '
                               f"target or use method='ticket' to train it as it is")
+        return mapped, report, mask, coverage
+
+    def _apply_init_ticket(self, model: torch.nn.Module) -> None:
+        """Write a (mapped) ticket's masked values into ``model``; its mask starts the search."""
+        opts = self.s.init_ticket
+        mode = opts.get('mode', 'rewind')
+        prunable = PrunableSpec.from_cfg(self.s.prunable).select(model)
+        mapped, report, mask, coverage = self._map_init_ticket(model, prunable)
+        values = mapped.theta0 if mode == 'rewind' else mapped.trained
         params = dict(model.named_parameters())
         with torch.no_grad():
             for n, m in mapped.masks.items():
                 params[n].copy_(values[n] * m)
-        save_ticket(self.init_ticket_path, mask, state_of(model), meta=self._meta(
-            round=0, source=opts['path'], transfer=report.to_dict(), init_mode=mode))
+        # a start killed after this file resumes with it (same settings, same content)
+        if not osp.exists(self.init_ticket_path):
+            save_ticket(self.init_ticket_path, mask, state_of(model), meta=self._meta(
+                round=0, source=opts['path'], transfer=report.to_dict(), init_mode=mode))
+        crash_point('init_ticket')
         atomic_write_json(osp.join(self.work_dir, 'transfer_report.json'),
                           dict(report.to_dict(), source=opts['path'], mode=mode,
-                               sparsity=sparsity(mask).overall))
+                               prunable_coverage=coverage, sparsity=sparsity(mask).overall))
         self._progress(f"init ticket {opts['path']} ({mode}): {len(report.mapped)} layers "
-                       f"mapped, {len(report.dropped)} dropped, covers "
-                       f"{report.coverage:.1%} of {report.target_prefix}* parameters, "
-                       f"sparsity {sparsity(mask).overall:.2%}")
+                       f"mapped, {len(report.dropped)} dropped, covers {coverage:.1%} of the "
+                       f"prunable weights ({report.coverage:.1%} of {report.target_prefix}* "
+                       f"parameters), sparsity {sparsity(mask).overall:.2%}")
 
     def _oneshot_ticket(self) -> str:
         """Magnitude-prune theta0 (e.g. a pretrained backbone) once to target_sparsity."""
@@ -421,6 +493,11 @@ class ColtSearch:
                                               for i in range(len(self.groups)))))
             if self.is_main and not osp.exists(ticket):
                 self._close_round(r, current)
+            crash_point('round_ticket')
+            if self.is_main and not self.s.keep_stage_checkpoints:
+                # also after a kill right after the ticket: a resumed search cleans up
+                for i in range(len(self.groups)):
+                    _remove_checkpoints(self.stage_dir(r, i))
             sync()
             parts = [self._stage_record(self.stage_dir(r, i), i, g)
                      for i, g in enumerate(self.groups)]
@@ -477,9 +554,6 @@ class ColtSearch:
                                   f'intersection of the round {r} partition masks: the jobs '
                                   f'use different settings; use a new --work-dir')
             return
-        if not self.s.keep_stage_checkpoints:
-            for i in range(len(self.groups)):
-                _remove_checkpoints(self.stage_dir(r, i))
 
     def _stage_record(self, sdir: str, i: int, group: List[str]) -> dict:
         res = _read_json(osp.join(sdir, 'result.json'))
@@ -517,15 +591,17 @@ class ColtSearch:
 
     # ----------------------------------------------------------------------------- stages
     def _run_stage(self, sdir: str, mask_path: Optional[str], group: Optional[List[str]],
-                   prune: bool, final: bool = False, rewind_stage: bool = False) -> Runner:
-        cfg = copy.deepcopy(self.cfg)
+                   prune: bool, final: bool = False, rewind_stage: bool = False,
+                   release: bool = True) -> Runner:
+        """Train one stage in ``sdir``; its workers, logger and files are released at the end
+        (``release=False``: the caller tests the runner first and releases it)."""
+        cfg = without_code_formatting(copy.deepcopy(self.cfg))
         cfg.pop('colt')
         cfg.work_dir = sdir
         # unique names: several Runners live in one process and MMEngine keys loggers by name
         cfg.experiment_name = f'{osp.basename(osp.dirname(sdir))}_{osp.basename(sdir)}_' \
                               f'{time.time_ns()}'
         cfg.randomness = dict(seed=self.s.seed, deterministic=False)
-        cfg.load_from = None
         if group is not None and len(group) < len(self.classes):
             self.task.restrict(cfg, group, self.classes)
         if final and self.s.final_train_cfg:
@@ -548,12 +624,17 @@ class ColtSearch:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [hook]
         os.makedirs(sdir, exist_ok=True)
         # MMEngine writes last_checkpoint after each checkpoint: its presence = resumable stage
-        cfg.resume = osp.exists(osp.join(sdir, 'last_checkpoint'))
+        cfg.load_from = stage_checkpoint(sdir)
+        cfg.resume = cfg.load_from is not None
         if cfg.resume:
             self._progress(f'resuming unfinished stage {sdir}')
         start = time.time()
         runner = Runner.from_cfg(cfg)
-        runner.train()
+        try:
+            runner.train()
+        except BaseException:
+            release_runner(runner)
+            raise
         seconds = time.time() - start
         # wall time of the run that finished the stage (a resumed stage counts its last part);
         # the partition's classes / images / objects as its dataset wrapper counted them
@@ -566,6 +647,8 @@ class ColtSearch:
         if stats:
             self._progress(f"  partition data: {stats['images']} images, {stats['objects']} "
                            f"objects of {len(stats['classes'])} classes ({stats['policy']})")
+        if release:
+            release_runner(runner)
         return runner
 
     def _final(self, mask_path: Optional[str]) -> dict:
@@ -573,13 +656,19 @@ class ColtSearch:
         final_ticket = osp.join(self.work_dir, 'tickets', 'final.safetensors')
         if agree(not osp.exists(final_ticket)):
             self._progress(f'final ticket training on all {len(self.classes)} classes ...')
-            runner = self._run_stage(sdir, mask_path, None, prune=False, final=True)
-            if 'test_dataloader' in self.cfg and self.cfg.get('test_dataloader'):
-                runner.test()
+            runner = self._run_stage(sdir, mask_path, None, prune=False, final=True,
+                                     release=False)
+            try:
+                if 'test_dataloader' in self.cfg and self.cfg.get('test_dataloader'):
+                    runner.test()
+                sync()
+                if self.is_main:
+                    self._save_final(runner, mask_path, final_ticket)
+            finally:
+                release_runner(runner)
             sync()
-            if self.is_main:
-                self._save_final(runner, mask_path, sdir, final_ticket)
-            sync()
+        if self.is_main and not self.s.keep_stage_checkpoints:
+            _remove_checkpoints(sdir)  # after the ticket, also when a kill came in between
         res = _read_json(osp.join(sdir, 'result.json'))
         metrics = res.get('test_metrics') or res.get('metrics', {})
         out = dict(sparsity=read_ticket_meta(final_ticket)['sparsity'],
@@ -590,20 +679,25 @@ class ColtSearch:
                        f'{self.metric_key} {out["metric"]}')
         return out
 
-    def _save_final(self, runner: Runner, mask_path: Optional[str], sdir: str,
-                    final_ticket: str) -> None:
+    def _save_final(self, runner: Runner, mask_path: Optional[str], final_ticket: str) -> None:
+        """final_masked.pth, then the final ticket, which commits the final stage.
+
+        Until the ticket exists the checkpoint belongs to an unfinished final stage, so a
+        resumed search rewrites it (same weights); once the ticket exists neither changes.
+        """
         model = unwrap(runner.model)
         mask = load_mask(mask_path) if mask_path else ones_mask(
             model, PrunableSpec.from_cfg(self.s.prunable).select(model))
         trained = state_of(model)
-        save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'))
+        save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'),
+                               overwrite=True)
+        crash_point('final_masked')
         # the rest (BN, neck, heads) whole, so the ticket alone rebuilds the trained model
         dense = {k: v for k, v in trained.items() if k not in mask}
         save_ticket(final_ticket, mask, load_state(self.theta0_path), trained=trained,
                     dense=dense, meta=self._meta(round=len(glob.glob(osp.join(
                         self.work_dir, 'tickets', 'round_*.safetensors')))))
-        if not self.s.keep_stage_checkpoints:
-            _remove_checkpoints(sdir)
+        crash_point('final_ticket')
 
     def _summary(self, rounds: List[dict], final: Optional[dict]) -> dict:
         return dict(method=self.s.method, num_partitions=len(self.groups),
@@ -653,3 +747,38 @@ def _remove_checkpoints(sdir: str) -> None:
     for f in glob.glob(osp.join(sdir, '*.pth')) + glob.glob(osp.join(sdir, 'last_checkpoint')):
         with contextlib.suppress(FileNotFoundError):  # another job may have removed it first
             os.remove(f)
+
+
+def _depth(arch: str) -> Optional[int]:
+    """The depth in an architecture name (``FasterRCNN/ResNet18`` -> 18), if it has one."""
+    m = re.search(r'(\d+)$', arch)
+    return int(m.group(1)) if m else None
+
+
+def _check_random_from(path: str, model: torch.nn.Module, prunable: List[str]) -> None:
+    src = load_ticket(path)
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
+    if set(src.masks) != set(prunable) or any(
+            tuple(m.shape) != shapes[n] for n, m in src.masks.items()):
+        raise SearchError(f'random_from ticket {path} masks other layers than this config '
+                          f'prunes: use a ticket of the same model and prunable settings')
+
+
+def _check_writable(work_dir: str) -> None:
+    """A work dir that cannot be created or written is refused before anything is written."""
+    for part in work_dir.split(os.sep):
+        if len(part.encode()) > 255:
+            raise SearchError(f'work dir name {part[:40]}... is longer than the file system '
+                              f'allows (255 bytes): choose a shorter --work-dir')
+    if len(work_dir.encode()) > 3800:
+        raise SearchError(f'work dir path is {len(work_dir)} characters, too long for the files '
+                          f'a search writes under it: choose a shorter --work-dir')
+    existing = work_dir
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not osp.isdir(existing):
+        raise SearchError(f'cannot create work dir {work_dir}: {existing} is a file, not a '
+                          f'folder; choose another --work-dir')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SearchError(f'cannot write to work dir {work_dir} ({existing} is not writable): '
+                          f'choose another --work-dir')

@@ -27,7 +27,7 @@ def load_state(path: str) -> Dict[str, torch.Tensor]:
     return load_file(path)
 
 
-def save_masked_checkpoint(runner, path: str) -> None:
+def save_masked_checkpoint(runner, path: str, overwrite: bool = False) -> None:
     """An MMEngine-style checkpoint (``state_dict`` + ``meta``) of the runner's masked model.
 
     MMDetection's ``tools/test.py`` and :func:`mmengine.runner.load_checkpoint` read it. Written
@@ -39,15 +39,15 @@ def save_masked_checkpoint(runner, path: str) -> None:
     meta = dict(mmengine_version=mmengine_version, colt_masked=True,
                 dataset_meta=dict(getattr(model, 'dataset_meta', None) or
                                   _dataset_meta(runner)))
-    atomic_torch_save(dict(meta=meta, state_dict=state_of(model)), path)
+    atomic_torch_save(dict(meta=meta, state_dict=state_of(model)), path, overwrite=overwrite)
 
 
-def atomic_torch_save(obj: dict, path: str) -> None:
-    """``torch.save`` of tensors/plain data via temp file + rename; never overwrites."""
+def atomic_torch_save(obj: dict, path: str, overwrite: bool = False) -> None:
+    """``torch.save`` of tensors/plain data via temp file + rename."""
     import io
     buf = io.BytesIO()
     torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue(), overwrite=False)
+    atomic_write_bytes(path, buf.getvalue(), overwrite=overwrite)
 
 
 def _dataset_meta(runner) -> dict:

@@ -35,6 +35,13 @@ class ClsTask:
                                         classes=list(group))
         cfg.model.num_classes = len(group)
 
+    def check_classes(self, cfg: Config, classes: List[str]) -> None:
+        """The model's head must have one output per class found on disk."""
+        head = cfg.model.get('num_classes')
+        if head is not None and head != len(classes):
+            raise ValueError(f'model.num_classes={head} but the training data has '
+                             f'{len(classes)} classes: set model.num_classes={len(classes)}')
+
     def load_init(self, cfg: Config, model) -> None:
         """Nothing to load: theta0 is the seeded random initialisation."""
 

@@ -1,0 +1,158 @@
+"""Iteration time of a COLT partition stage vs a stock MMEngine ``Runner.train()`` of the same
+config, and the fixed cost of one stage (Runner build, rewind, pruning, files, teardown).
+
+Both runs use the same config, model, data, batch and number of iterations; the COLT run adds
+exactly what a search stage adds (ColtHook: rewind to theta0, mask at 50% sparsity, enforcement
+after every step, NaN check, progress lines, pruning and the mask file at the end; the stage's
+resources released). Step time = time between consecutive ``after_train_iter`` calls (data
+loading included), median over the timed steps after warm-up.
+
+Usage:
+    .venv/bin/python benchmarks/step_time.py --model slim [--steps 100] [--warmup 10]
+    .venv/bin/python benchmarks/step_time.py --model r50 --steps 20   # VOC scale: 1000x600, batch 2
+    [--device cpu|cuda] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def build_cfg(model: str, data_root: str, iters: int, num_workers: int):
+    """The config both runs share: an iteration-based stage with no validation/checkpoints."""
+    from mmengine.config import Config
+
+    from colt_det.demo_data import make_voc
+    if model == 'slim':
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'))
+        voc = make_voc(data_root, num_train=64, num_test=8, img_size=96)
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key].dataset.data_root = voc
+    else:  # Faster R-CNN R-50 FPN at VOC scale on generated 500x375 images (resized to 1000x600)
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_voc.py'))
+        voc = make_voc(data_root, num_train=48, num_test=8, img_size=(500, 375))
+        from colt_det.demo_data import DET_CLASSES
+        train = cfg.train_dataloader.dataset.dataset.datasets[0]
+        train.update(data_root=voc, metainfo=dict(classes=DET_CLASSES))
+        cfg.train_dataloader.dataset = train
+        cfg.model.roi_head.bbox_head.num_classes = len(DET_CLASSES)
+    cfg.train_dataloader.num_workers = num_workers
+    cfg.train_dataloader.persistent_workers = num_workers > 0
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
+                'test_evaluator'):
+        cfg[key] = None
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters + 1,
+                                        by_epoch=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.pop('colt')
+    return cfg
+
+
+def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
+    """One Runner.train(); per-step times and the stage's wall time incl. build and teardown."""
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    from colt_det.engine.lifecycle import release_runner
+
+    times = []
+
+    class StepTimer(Hook):
+        priority = 'LOWEST'  # after ColtHook's per-step work
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if device == 'cuda':
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+
+    cfg = cfg.copy()
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
+    cfg.custom_hooks = [colt_hook] if colt_hook else []
+    cfg.randomness = dict(seed=0)
+    start = time.perf_counter()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(StepTimer())
+    runner.train()
+    release_runner(runner)
+    wall = time.perf_counter() - start
+    steps = [b - a for a, b in zip(times, times[1:])]
+    return dict(steps=steps, wall=wall, first_step_end=times[0] - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', choices=['slim', 'r50'], default='slim')
+    parser.add_argument('--steps', type=int, default=100)
+    parser.add_argument('--warmup', type=int, default=10)
+    parser.add_argument('--device', choices=['cpu', 'cuda'],
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--num-workers', type=int, default=0)
+    parser.add_argument('--out')
+    args = parser.parse_args()
+    import colt_det  # noqa: F401
+    from mmengine.registry import MODELS, DefaultScope
+
+    from colt_det.core import PrunableSpec, magnitude_prune, ones_mask, save_mask
+    from colt_det.engine.state import save_state
+    tmp = tempfile.mkdtemp(prefix='step_time_')
+    iters = args.warmup + args.steps + 1
+    cfg = build_cfg(args.model, osp.join(tmp, 'data'), iters, args.num_workers)
+    if args.device == 'cpu':
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    # theta0 and a 50%-sparse mask, as a round-2 partition stage has
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    names = PrunableSpec(include=['backbone.*']).select(model)
+    params = dict(model.named_parameters())
+    mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names), 0.5)
+    save_state(osp.join(tmp, 'theta0.safetensors'), model)
+    save_mask(osp.join(tmp, 'mask.safetensors'), mask)
+    hook = dict(type='ColtHook', prunable=dict(include=['backbone.*']),
+                mask=osp.join(tmp, 'mask.safetensors'),
+                theta0=osp.join(tmp, 'theta0.safetensors'), prune_ratio=0.2,
+                out_mask=osp.join(tmp, 'colt', 'pruned.safetensors'),
+                out_result=osp.join(tmp, 'colt', 'result.json'), progress_interval=50,
+                seed=0, stage_name='step_time')
+    runs = {}
+    for name in ('stock', 'colt'):  # stock first: it pays any one-off warm-up of the process
+        res = run_stage(cfg, osp.join(tmp, name), args.device,
+                        hook if name == 'colt' else None)
+        timed = res['steps'][args.warmup:]
+        runs[name] = dict(median_step_s=statistics.median(timed), steps=len(timed),
+                          wall_s=res['wall'], fixed_s=res['wall'] - sum(res['steps']))
+        print(f"{name}: median {runs[name]['median_step_s']:.4f} s/step over {len(timed)} steps,"
+              f" stage wall {res['wall']:.1f} s, fixed cost {runs[name]['fixed_s']:.2f} s",
+              flush=True)
+    device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
+              else f'CPU, {torch.get_num_threads()} threads')
+    out = dict(model=args.model, device=device, batch=cfg.train_dataloader.batch_size,
+               num_workers=args.num_workers, warmup=args.warmup, runs=runs,
+               step_ratio=runs['colt']['median_step_s'] / runs['stock']['median_step_s'],
+               extra_fixed_s=runs['colt']['fixed_s'] - runs['stock']['fixed_s'],
+               torch=torch.__version__)
+    print(f"{args.model} on {device}: step ratio COLT/stock {out['step_ratio']:.3f}, COLT fixed "
+          f"cost {runs['colt']['fixed_s']:.2f} s per stage ({out['extra_fixed_s']:+.2f} s vs "
+          f"stock)")
+    path = args.out or osp.join(ROOT, 'benchmarks', 'results',
+                                f'step_time_{args.model}_{args.device}.json')
+    with open(path, 'w') as f:
+        json.dump(out, f, indent=2)
+    print(f'-> {path}')
+
+
+if __name__ == '__main__':
+    main()
