@@ -72,5 +72,8 @@ def test_missing_or_empty_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         ImageFolderCls(str(tmp_path / 'none'), 'train')
     os.makedirs(tmp_path / 'train' / 'a')
-    with pytest.raises(FileNotFoundError, match='no images found'):
+    with pytest.raises(ValueError, match='class folder .*train/a has no images'):
         ImageFolderCls(str(tmp_path), 'train')
+    os.makedirs(tmp_path / 'empty_split')
+    with pytest.raises(FileNotFoundError, match='no images found'):
+        ImageFolderCls(str(tmp_path), 'empty_split', classes=[])

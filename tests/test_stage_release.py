@@ -53,7 +53,7 @@ class LeakProbe(Hook):
 def test_persistent_workers_released_and_no_stage_stalls(cls_data, tmp_path):
     from colt_det.engine.search import ColtSearch
     work = str(tmp_path / 'w')
-    cfg = cls_config(cls_data, work, prune_ratio=0.3, target_sparsity=0.75, max_rounds=4)
+    cfg = cls_config(cls_data, work, prune_ratio=0.3, target_sparsity=0.8, max_rounds=3)
     for key in ('train_dataloader', 'val_dataloader'):
         cfg[key].num_workers = 2
         cfg[key].persistent_workers = True
@@ -61,7 +61,7 @@ def test_persistent_workers_released_and_no_stage_stalls(cls_data, tmp_path):
     PROBES.clear()
     summary = ColtSearch(cfg).run()
 
-    assert len(summary['rounds']) == 4 and len(PROBES) == 4 * 2 + 1
+    assert len(summary['rounds']) == 3 and len(PROBES) == 3 * 2 + 1
     for probe in PROBES:
         assert probe['children'] == [], f"worker processes alive before {probe['stage']}"
         assert probe['files'] == [], f"files of earlier stages open: {probe['files']}"

@@ -20,8 +20,9 @@ def release_runner(runner) -> None:
     from mmengine.logging import MessageHub, MMLogger
     from mmengine.visualization import Visualizer
 
-    for name in ('_train_dataloader', '_val_dataloader', '_test_dataloader'):
-        loader = getattr(runner, name, None)
+    # the loops build and hold the DataLoaders (runner._*_dataloader stay the config dicts)
+    for name in ('_train_loop', '_val_loop', '_test_loop'):
+        loader = getattr(getattr(runner, name, None), 'dataloader', None)
         if isinstance(loader, DataLoader):
             shutdown_workers(loader)
     name = runner.experiment_name
