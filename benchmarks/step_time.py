@@ -1,5 +1,6 @@
 """Iteration time of a COLT partition stage vs a stock MMEngine ``Runner.train()`` of the same
-config, and the fixed cost of one stage (Runner build, rewind, pruning, files, teardown).
+config, and the fixed cost of one stage (Runner build and everything before the first step:
+rewind, mask; everything after the last: pruning, mask file, result, teardown).
 
 Both runs use the same config, model, data, batch and number of iterations; the COLT run adds
 exactly what a search stage adds (ColtHook: rewind to theta0, mask at 50% sparsity, enforcement
@@ -8,7 +9,7 @@ resources released). Step time = time between consecutive ``after_train_iter`` c
 loading included), median over the timed steps after warm-up.
 
 Usage:
-    .venv/bin/python benchmarks/step_time.py --model slim [--steps 100] [--warmup 10]
+    .venv/bin/python benchmarks/step_time.py --model slim [--steps 100] [--warmup 10] [--repeats 2]
     .venv/bin/python benchmarks/step_time.py --model r50 --steps 20   # VOC scale: 1000x600, batch 2
     [--device cpu|cuda] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
 """
@@ -67,10 +68,14 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
 
     from colt_det.engine.lifecycle import release_runner
 
-    times = []
+    times, first_start = [], []
 
     class StepTimer(Hook):
         priority = 'LOWEST'  # after ColtHook's per-step work
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            if not first_start:
+                first_start.append(time.perf_counter())
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             if device == 'cuda':
@@ -87,9 +92,12 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
     runner.register_hook(StepTimer())
     runner.train()
     release_runner(runner)
-    wall = time.perf_counter() - start
+    end = time.perf_counter()
     steps = [b - a for a, b in zip(times, times[1:])]
-    return dict(steps=steps, wall=wall, first_step_end=times[0] - start)
+    # fixed cost: build, before-train work (rewind, mask) up to the first step, and everything
+    # after the last step (pruning, mask file, result, teardown)
+    return dict(steps=steps, wall=end - start,
+                fixed=(first_start[0] - start) + (end - times[-1]))
 
 
 def main() -> None:
@@ -100,9 +108,12 @@ def main() -> None:
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--num-workers', type=int, default=0)
+    parser.add_argument('--repeats', type=int, default=2,
+                        help='stock/COLT pairs, run alternately; steps are pooled')
     parser.add_argument('--out')
     args = parser.parse_args()
     import colt_det  # noqa: F401
+    from mmengine.logging import MMLogger
     from mmengine.registry import MODELS, DefaultScope
 
     from colt_det.core import PrunableSpec, magnitude_prune, ones_mask, save_mask
@@ -115,7 +126,11 @@ def main() -> None:
     # theta0 and a 50%-sparse mask, as a round-2 partition stage has
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every parameter at INFO
     model.init_weights()
+    logger.setLevel(level)
     names = PrunableSpec(include=['backbone.*']).select(model)
     params = dict(model.named_parameters())
     mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names), 0.5)
@@ -127,20 +142,26 @@ def main() -> None:
                 out_mask=osp.join(tmp, 'colt', 'pruned.safetensors'),
                 out_result=osp.join(tmp, 'colt', 'result.json'), progress_interval=50,
                 seed=0, stage_name='step_time')
-    runs = {}
-    for name in ('stock', 'colt'):  # stock first: it pays any one-off warm-up of the process
-        res = run_stage(cfg, osp.join(tmp, name), args.device,
-                        hook if name == 'colt' else None)
-        timed = res['steps'][args.warmup:]
-        runs[name] = dict(median_step_s=statistics.median(timed), steps=len(timed),
-                          wall_s=res['wall'], fixed_s=res['wall'] - sum(res['steps']))
-        print(f"{name}: median {runs[name]['median_step_s']:.4f} s/step over {len(timed)} steps,"
-              f" stage wall {res['wall']:.1f} s, fixed cost {runs[name]['fixed_s']:.2f} s",
-              flush=True)
+    steps = {'stock': [], 'colt': []}
+    fixed = {'stock': [], 'colt': []}
+    # alternate stock / COLT so both see the same machine state (drift, caches)
+    for rep in range(args.repeats):
+        for name in ('stock', 'colt'):
+            res = run_stage(cfg, osp.join(tmp, f'{name}_{rep}'), args.device,
+                            hook if name == 'colt' else None)
+            steps[name] += res['steps'][args.warmup:]
+            fixed[name].append(res['fixed'])
+            print(f"{name} #{rep + 1}: median {statistics.median(res['steps'][args.warmup:]):.4f}"
+                  f" s/step, stage wall {res['wall']:.1f} s, fixed cost {fixed[name][-1]:.2f} s",
+                  flush=True)
+    runs = {name: dict(median_step_s=statistics.median(steps[name]), steps=len(steps[name]),
+                       fixed_s=statistics.median(fixed[name]), fixed_s_each=fixed[name])
+            for name in steps}
     device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
               else f'CPU, {torch.get_num_threads()} threads')
     out = dict(model=args.model, device=device, batch=cfg.train_dataloader.batch_size,
-               num_workers=args.num_workers, warmup=args.warmup, runs=runs,
+               num_workers=args.num_workers, warmup=args.warmup, repeats=args.repeats,
+               runs=runs,
                step_ratio=runs['colt']['median_step_s'] / runs['stock']['median_step_s'],
                extra_fixed_s=runs['colt']['fixed_s'] - runs['stock']['fixed_s'],
                torch=torch.__version__)
