@@ -61,3 +61,37 @@ def det_config(voc_root: str, work_dir: str, **colt):
     cfg.colt.update(dict(target_sparsity=0.6, max_rounds=2, final_train_cfg=None))
     cfg.colt.update(colt)
     return cfg
+
+
+# A tiny classification search as a config *file* (for the command-line tools): 2 epochs per
+# stage, p=0.5 to 70% sparsity, no progress lines.
+TINY_CLS_CFG = """
+_base_ = ['{root}/configs/colt_smallconv_demo.py']
+demo_data = None
+train_dataloader = dict(batch_size=32, dataset=dict(root='{data}', img_size=16))
+val_dataloader = dict(dataset=dict(root='{data}', img_size=16))
+test_dataloader = dict(dataset=dict(root='{data}', img_size=16))
+model = dict(backbone=dict(widths=(8, 16, 16, 16)))
+param_scheduler = []
+train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
+default_hooks = dict(logger=dict(interval=1000))
+colt = dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=4, progress_interval=0)
+"""
+
+
+def write_tiny_cls_cfg(folder, data_root: str, extra: str = '') -> str:
+    """Write the tiny config on ``data_root`` (plus ``extra`` lines) into ``folder``."""
+    path = osp.join(str(folder), 'tiny.py')
+    with open(path, 'w') as f:
+        f.write(TINY_CLS_CFG.format(root=ROOT, data=data_root) + extra)
+    return path
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module, so tests call its ``main(argv)`` in-process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'colt_tool_{name}',
+                                                  osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,29 +8,15 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket
 
-TINY = """
-_base_ = ['{root}/configs/colt_smallconv_demo.py']
-demo_data = None
-train_dataloader = dict(batch_size=32, dataset=dict(root='{data}', img_size=16))
-val_dataloader = dict(dataset=dict(root='{data}', img_size=16))
-test_dataloader = dict(dataset=dict(root='{data}', img_size=16))
-model = dict(backbone=dict(widths=(8, 16, 16, 16)))
-param_scheduler = []
-train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
-default_hooks = dict(logger=dict(interval=1000))
-colt = dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=4, progress_interval=0)
-"""
 
 
 @pytest.fixture(scope='module')
 def tiny_cfg(cls_data, tmp_path_factory):
-    path = tmp_path_factory.mktemp('cfg') / 'tiny.py'
-    path.write_text(TINY.format(root=ROOT, data=cls_data))
-    return str(path)
+    return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
 
 
 def _cmd(cfg, work, resume=False):

@@ -6,7 +6,6 @@ search exactly at a write boundary, as SIGKILL would (tests/test_crash_resume.py
 signal).
 """
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,46 +13,18 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, load_tool, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, save_ticket
 from colt_det.engine.faults import SimulatedCrash
 
-TINY = """
-_base_ = ['{root}/configs/colt_smallconv_demo.py']
-demo_data = None
-train_dataloader = dict(batch_size=32, dataset=dict(root='{data}', img_size=16))
-val_dataloader = dict(dataset=dict(root='{data}', img_size=16))
-test_dataloader = dict(dataset=dict(root='{data}', img_size=16))
-model = dict(backbone=dict(widths=(8, 16, 16, 16)))
-param_scheduler = []
-train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
-default_hooks = dict(logger=dict(interval=1000))
-colt = dict(prune_ratio=0.5, target_sparsity=0.7, max_rounds=4, progress_interval=0)
-"""
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'colt_tool_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-train, eval_tool, compare_runs, export_ticket = (_tool(n) for n in (
+train, eval_tool, compare_runs, export_ticket = (load_tool(n).main for n in (
     'train', 'test', 'compare_runs', 'export_ticket'))
-
-
-def _write_cfg(tmp_path, data, extra=''):
-    path = tmp_path / 'tiny.py'
-    path.write_text(TINY.format(root=ROOT, data=data) + extra)
-    return str(path)
 
 
 @pytest.fixture(scope='module')
 def tiny_cfg(cls_data, tmp_path_factory):
-    return _write_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
+    return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
 
 
 def checksums(root) -> dict:
@@ -227,7 +198,7 @@ def test_ticket_of_another_depth_refused_unless_allow_partial(cls_data, tmp_path
     from mmengine.config import Config
     arch = f"{source['type']}{source.get('depth', '')}"
     ticket = _backbone_ticket(tmp_path / 't.safetensors', source, arch)
-    cfg = _write_cfg(tmp_path, cls_data, '' if target is None else
+    cfg = write_tiny_cls_cfg(tmp_path, cls_data, '' if target is None else
                      f'model = dict(backbone={target!r})\n')
     assert ClsTask().arch_name(Config.fromfile(cfg)) != arch or target is None
     opts = ['--cfg-options', 'colt.method=ticket', 'colt.num_partitions=1',
@@ -247,7 +218,7 @@ def test_empty_class_folder_refused_up_front(cls_data, tmp_path, capsys):
     data = tmp_path / 'data'
     shutil.copytree(cls_data, data)
     os.makedirs(data / 'train' / 'zz_empty')
-    cfg = _write_cfg(tmp_path, str(data))
+    cfg = write_tiny_cls_cfg(tmp_path, str(data))
     work = tmp_path / 'w'
     one_line_error(capsys, train([cfg, '--work-dir', str(work)]), 'zz_empty', 'has no images')
     assert not work.exists()
@@ -322,7 +293,7 @@ def test_corrupt_images_name_the_file(cls_data, tmp_path, capsys):
     cls_dir = data / 'train' / sorted(os.listdir(data / 'train'))[0]
     image = cls_dir / sorted(os.listdir(cls_dir))[0]
     image.write_bytes(image.read_bytes()[:20])  # truncated PNG
-    cfg = _write_cfg(tmp_path, str(data))
+    cfg = write_tiny_cls_cfg(tmp_path, str(data))
     one_line_error(capsys, train([cfg, '--work-dir', str(tmp_path / 'w')]), str(image),
                    'cannot be read')
     # the same through dataloader worker processes: the worker's message, not "Caught ..."
@@ -402,10 +373,7 @@ def test_test_tool_refuses_pickles_and_cleans_up(voc_data, tmp_path, capsys, mon
 # ------------------------------------------------------------------------------ mmdet-style flags
 def test_amp_and_auto_scale_lr_options(tiny_cfg, tmp_path, capsys, monkeypatch):
     from mmengine.config import Config
-    spec = importlib.util.spec_from_file_location('colt_tool_train_opts',
-                                                  osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool('train')
     cfg = Config.fromfile(tiny_cfg)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     assert module.apply_cli_options(cfg, amp=True, auto_scale_lr=True) is None
