@@ -27,7 +27,8 @@ def one_line(e: BaseException) -> str:
         last = lines[-1]  # "ValueError: <message>" of the worker's traceback
         return last.split(': ', 1)[1] if ': ' in last else last
     if isinstance(e, OSError) and e.filename and e.strerror:
-        return f'{e.filename}: {e.strerror}: choose another path'
+        fix = 'check the path' if e.errno == errno.ENOENT else 'choose another path'
+        return f'{e.filename}: {e.strerror}: {fix}'
     return lines[0]
 
 

@@ -54,6 +54,9 @@ def test_persistent_workers_released_and_no_stage_stalls(cls_data, tmp_path):
     from colt_det.engine.search import ColtSearch
     work = str(tmp_path / 'w')
     cfg = cls_config(cls_data, work, prune_ratio=0.3, target_sparsity=0.8, max_rounds=3)
+    # 4 epochs: each epoch re-uses the persistent workers, and one-off start-up costs of the
+    # first stage stay small next to the stage itself
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=2)
     for key in ('train_dataloader', 'val_dataloader'):
         cfg[key].num_workers = 2
         cfg[key].persistent_workers = True
