@@ -18,4 +18,5 @@ setup(
     python_requires='>=3.9',
     # The exact, tested pins live in requirements.txt; mmcv is built by tools/setup_env.sh.
     install_requires=['torch', 'torchvision', 'mmengine', 'mmdet', 'mmcv', 'safetensors'],
+    entry_points={'console_scripts': ['colt-train = colt_det.train:main']},
 )

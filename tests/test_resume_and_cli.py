@@ -105,3 +105,15 @@ def test_missing_config_and_data(tmp_path):
                     f'train_dataloader.dataset.root={tmp_path}/empty', 'demo_data=')
     assert res.returncode == 1
     assert 'does not exist' in res.stderr.splitlines()[-1]
+
+
+def test_installed_entry_point_runs_from_any_cwd(cls_data, tmp_path):
+    """``python -m colt_det.train`` (what --parallel-partitions starts) needs no checkout cwd."""
+    config = osp.join(ROOT, 'configs', 'colt_smallconv_demo.py')
+    res = subprocess.run([sys.executable, '-m', 'colt_det.train', config, '--work-dir',
+                          str(tmp_path / 'w'), '--cfg-options', 'demo_data=',
+                          f'train_dataloader.dataset.root={cls_data}',
+                          f'val_dataloader.dataset.root={cls_data}', 'colt.prune_scope=foo'],
+                         cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines()[-1].startswith("error: colt.prune_scope must be one")

@@ -1,4 +1,4 @@
-"""Local parallel partitions: one ``tools/train.py --partition i`` process per partition.
+"""Local parallel partitions: one ``python -m colt_det.train --partition i`` process each.
 
 Inside a COLT round the N partition trainings are independent, so they can run at the same time.
 This module starts them as ordinary processes on this machine (the cluster form is one Slurm job
@@ -12,9 +12,6 @@ import sys
 import threading
 import time
 from typing import List, Optional
-
-TRAIN_PY = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
-                    'train.py')
 
 
 class PartitionJobError(RuntimeError):
@@ -31,7 +28,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
         config (str): the config file every process loads.
         work_dir (str): the shared work dir (already prepared: theta0 written).
         num_partitions (int): N.
-        extra_args (List[str], optional): more ``tools/train.py`` arguments (``--cfg-options``).
+        extra_args (List[str], optional): more ``colt_det.train`` arguments (``--cfg-options``).
         threads_per_job (int, optional): torch/OpenMP threads per process; default: the CPU
             count divided by N (an ``OMP_NUM_THREADS`` the user set wins).
         poll_seconds (float): how often the processes are checked.
@@ -47,8 +44,9 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
     procs, relays, logs = [], [], []
     for i in range(num_partitions):
         log = osp.join(log_dir, f'partition_{i}.log')
-        cmd = [sys.executable, TRAIN_PY, config, '--work-dir', work_dir, '--partition', str(i),
-               *(extra_args or [])]
+        # the installed entry point: works from any cwd and without the source checkout
+        cmd = [sys.executable, '-m', 'colt_det.train', config, '--work-dir', work_dir,
+               '--partition', str(i), *(extra_args or [])]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, env=env)
         relay = threading.Thread(target=_relay, args=(proc, log, f'[p{i}]'), daemon=True)
