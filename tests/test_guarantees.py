@@ -72,8 +72,8 @@ def _crash(cfg, work, point, monkeypatch, *extra):
 
 
 # ------------------------------------------------------------------------------ kill windows
-@pytest.mark.parametrize('point', ['settings', 'theta0', 'stage_epoch', 'round_ticket',
-                                   'final_masked', 'final_ticket'])
+@pytest.mark.parametrize('point', ['settings', 'theta_init', 'theta0', 'stage_epoch',
+                                   'round_ticket', 'final_masked', 'final_ticket'])
 def test_killed_at_each_write_boundary_resumes_to_the_same_ticket(
         tiny_cfg, reference, tmp_path, monkeypatch, capsys, point):
     work = str(tmp_path / 'w')
