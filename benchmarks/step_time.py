@@ -14,6 +14,7 @@ Usage:
     [--device cpu|cuda] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -66,8 +67,7 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    from colt_det.engine.lifecycle import release_runner
-
+    from colt_det.engine.lifecycle import release_runner, without_code_formatting
     times, first_start = [], []
 
     class StepTimer(Hook):
@@ -82,7 +82,9 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
                 torch.cuda.synchronize()
             times.append(time.perf_counter())
 
-    cfg = cfg.copy()
+    cfg = copy.deepcopy(cfg)
+    if colt_hook:  # as a search stage builds its config (ColtSearch._run_stage)
+        without_code_formatting(cfg)
     cfg.work_dir = work_dir
     cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
     cfg.custom_hooks = [colt_hook] if colt_hook else []

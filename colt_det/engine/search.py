@@ -248,10 +248,12 @@ class ColtSearch:
             raise SearchError(f'colt.prunable include pattern(s) {unused} match no parameter of '
                               f'the model (e.g. {params[:2]}): fix or remove them')
         self.task.check_classes(self.cfg, self.classes)
+        # kept for the steps that write files, so no ticket is read or model built twice
+        self.prunable = prunable
         if self.s.random_from:
-            _check_random_from(self.s.random_from, model, prunable)
+            self._random_source = _checked_random_from(self.s.random_from, model, prunable)
         if self.s.init_ticket:
-            self._map_init_ticket(model, prunable)
+            self._init_ticket = self._map_init_ticket(model, prunable)
 
     def run(self) -> dict:
         """Run (or resume) the whole search; returns the summary dict."""
@@ -425,8 +427,7 @@ class ColtSearch:
         """Write a (mapped) ticket's masked values into ``model``; its mask starts the search."""
         opts = self.s.init_ticket
         mode = opts.get('mode', 'rewind')
-        prunable = PrunableSpec.from_cfg(self.s.prunable).select(model)
-        mapped, report, mask, coverage = self._map_init_ticket(model, prunable)
+        mapped, report, mask, coverage = self._init_ticket  # mapped and checked by _preflight
         values = mapped.theta0 if mode == 'rewind' else mapped.trained
         params = dict(model.named_parameters())
         with torch.no_grad():
@@ -450,24 +451,18 @@ class ColtSearch:
         path = osp.join(self.work_dir, 'tickets', 'oneshot.safetensors')
         if self.is_main and not osp.exists(path):
             theta0 = load_state(self.theta0_path)
-            names = self.prunable_names()
+            names = self.prunable
+            missing = [k for k in names if k not in theta0]
+            if missing:
+                raise SearchError(f'theta0 lacks prunable parameters {missing[:3]}: the config '
+                                  f'model changed since this search started; use a new '
+                                  f'--work-dir')
             mask = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in names}
             mask = magnitude_prune({n: theta0[n] for n in names}, mask,
                                    self.s.target_sparsity, self.s.prune_scope)
             save_ticket(path, mask, theta0, meta=self._meta(round=0, oneshot=True))
         sync()
         return path
-
-    def prunable_names(self) -> List[str]:
-        theta0 = load_state(self.theta0_path)
-        with self.task.scope(self.cfg):
-            model = MODELS.build(copy.deepcopy(self.cfg.model))
-        names = PrunableSpec.from_cfg(self.s.prunable).select(model)
-        missing = [k for k in names if k not in theta0]
-        if missing:
-            raise SearchError(f'theta0 lacks prunable parameters {missing[:3]}: the config '
-                              f'model changed since this search started; use a new --work-dir')
-        return names
 
     # ----------------------------------------------------------------------------- rounds
     def _search_rounds(self, rounds: List[dict]) -> Optional[str]:
@@ -576,9 +571,8 @@ class ColtSearch:
     def _random_ticket(self) -> str:
         path = osp.join(self.work_dir, 'tickets', 'random.safetensors')
         if self.is_main and not osp.exists(path):
-            src = load_ticket(self.s.random_from)  # checked against the model by _preflight
             g = torch.Generator().manual_seed(self.s.seed)
-            mask = random_mask_like(src.masks, g)
+            mask = random_mask_like(self._random_source, g)  # checked by _preflight
             save_ticket(path, mask, load_state(self.theta0_path),
                         meta=self._meta(round=0, source=self.s.random_from))
         sync()
@@ -681,8 +675,7 @@ class ColtSearch:
         resumed search rewrites it (same weights); once the ticket exists neither changes.
         """
         model = unwrap(runner.model)
-        mask = load_mask(mask_path) if mask_path else ones_mask(
-            model, PrunableSpec.from_cfg(self.s.prunable).select(model))
+        mask = load_mask(mask_path) if mask_path else ones_mask(model, self.prunable)
         trained = state_of(model)
         save_masked_checkpoint(runner, osp.join(self.work_dir, 'final_masked.pth'),
                                overwrite=True)
@@ -750,13 +743,14 @@ def _depth(arch: str) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-def _check_random_from(path: str, model: torch.nn.Module, prunable: List[str]) -> None:
-    src = load_ticket(path)
+def _checked_random_from(path: str, model: torch.nn.Module, prunable: List[str]) -> dict:
+    """The masks of the ``random_from`` ticket, checked against the model's prunable layers."""
+    masks = load_ticket(path).masks
     shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
-    if set(src.masks) != set(prunable) or any(
-            tuple(m.shape) != shapes[n] for n, m in src.masks.items()):
+    if set(masks) != set(prunable) or any(tuple(m.shape) != shapes[n] for n, m in masks.items()):
         raise SearchError(f'random_from ticket {path} masks other layers than this config '
                           f'prunes: use a ticket of the same model and prunable settings')
+    return masks
 
 
 def _check_writable(work_dir: str) -> None:
