@@ -21,7 +21,6 @@ def build(kind: str):
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
-    import colt_det  # noqa: F401
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     if kind == 'det':
         from colt_det.demo_data import ensure_demo_data

@@ -52,6 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     from colt_det.core import load_mask, read_ticket_meta
     from colt_det.core.masks import jaccard
+    from colt_det.engine.workdir import WorkDir
 
     tmp = tempfile.mkdtemp(prefix='colt_parallel_')
     try:
@@ -63,7 +64,7 @@ def main() -> None:
             ensure_demo_data(osp.join(ROOT, 'data', 'demo'), cfg.demo_data)
         works = {m: osp.join(tmp, m) for m in ('sequential', 'parallel')}
         seconds = {m: run(args.config, works[m], m == 'parallel', args.threads) for m in works}
-        tickets = {m: osp.join(w, 'tickets', 'round_01.safetensors') for m, w in works.items()}
+        tickets = {m: WorkDir(w).round_ticket(1) for m, w in works.items()}
         masks = {m: load_mask(t) for m, t in tickets.items()}
         agree = [jaccard(masks['sequential'][n], masks['parallel'][n])
                  for n in masks['sequential']]

@@ -74,21 +74,23 @@ def load_cfg(config: str, work_dir: str, colt: dict):
 
 def run_search(cfg) -> dict:
     from colt_det.engine.search import ColtSearch
-    resume = osp.exists(osp.join(cfg.work_dir, 'theta0.safetensors'))
-    return ColtSearch(cfg, resume=resume).run()
+    from colt_det.engine.workdir import WorkDir
+    return ColtSearch(cfg, resume=WorkDir(cfg.work_dir).started()).run()
 
 
 def rounds_of(work_dir: str) -> List[dict]:
     """Per round: sparsity, seconds, samples, per-layer sparsity and Jaccard (ticket meta)."""
     from colt_det.core import read_ticket_meta
+    from colt_det.engine.workdir import WorkDir, read_json
+    work = WorkDir(work_dir)
     out, r = [], 1
-    while osp.exists(osp.join(work_dir, 'tickets', f'round_{r:02d}.safetensors')):
-        path = osp.join(work_dir, 'tickets', f'round_{r:02d}.safetensors')
+    while osp.exists(work.round_ticket(r)):
+        path = work.round_ticket(r)
         meta = read_ticket_meta(path)
-        samples = 0
-        for part in sorted(os.listdir(osp.join(work_dir, 'rounds', f'round_{r:02d}'))):
-            with open(osp.join(work_dir, 'rounds', f'round_{r:02d}', part, 'result.json')) as f:
-                samples += json.load(f)['train_samples']
+        samples, i = 0, 0
+        while osp.isdir(work.stage(r, i)):
+            samples += read_json(osp.join(work.stage(r, i), 'result.json'))['train_samples']
+            i += 1
         out.append(dict(round=r, ticket=path, sparsity=meta['sparsity'],
                         seconds=meta['seconds'], samples=samples,
                         per_layer_sparsity=meta['per_layer_sparsity'],
@@ -160,8 +162,9 @@ def main() -> None:
     out = args.out or osp.join(ROOT, 'benchmarks', 'results', f'search_cost_{args.task}.json')
     plots = args.plots or osp.join(ROOT, 'docs', 'img', f'bench_{args.task}')
 
-    import colt_det  # noqa: F401  (registers modules)
     from mmengine.config import Config
+
+    from colt_det.engine.workdir import WorkDir
     base = Config.fromfile(osp.join(ROOT, config))
     if base.get('demo_data'):
         from colt_det.demo_data import ensure_demo_data
@@ -196,7 +199,7 @@ def main() -> None:
         else:
             search('imp-matched', dict(method='imp', num_partitions=1, prune_ratio=matched))
 
-    theta0 = {n: sha(osp.join(work_root, n, 'theta0.safetensors')) for n in rounds}
+    theta0 = {n: sha(WorkDir(osp.join(work_root, n)).theta0) for n in rounds}
     if len(set(theta0.values())) != 1:
         sys.exit(f'error: the methods started from different theta0 {theta0}: use one config')
 

@@ -114,7 +114,6 @@ def main() -> None:
                         help='stock/COLT pairs, run alternately; steps are pooled')
     parser.add_argument('--out')
     args = parser.parse_args()
-    import colt_det  # noqa: F401
     from mmengine.logging import MMLogger
     from mmengine.registry import MODELS, DefaultScope
 
@@ -138,7 +137,7 @@ def main() -> None:
     mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names), 0.5)
     save_state(osp.join(tmp, 'theta0.safetensors'), model)
     save_mask(osp.join(tmp, 'mask.safetensors'), mask)
-    hook = dict(type='ColtHook', prunable=dict(include=['backbone.*']),
+    hook = dict(type='colt_det.ColtHook', prunable=dict(include=['backbone.*']),
                 mask=osp.join(tmp, 'mask.safetensors'),
                 theta0=osp.join(tmp, 'theta0.safetensors'), prune_ratio=0.2,
                 out_mask=osp.join(tmp, 'colt', 'pruned.safetensors'),

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 from mmengine.config import Config
 
 from .core import TicketError
+from .report import format_summary
 
 # Errors that mean "bad input": reported in one line, no traceback, non-zero exit.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, TicketError,
@@ -35,7 +36,7 @@ def one_line(e: BaseException) -> str:
 def _is_user_error(e: BaseException) -> bool:
     from .engine.hooks import NonFiniteLossError
     from .engine.parallel import PartitionJobError
-    from .engine.search import SearchError
+    from .engine.errors import SearchError
     if isinstance(e, (SearchError, NonFiniteLossError, PartitionJobError) + USER_ERRORS):
         return True
     return isinstance(e, OSError) and e.errno in _PATH_ERRNOS and bool(e.filename)
@@ -47,6 +48,8 @@ def guarded(body: Callable[[], int], debug: bool = False) -> int:
     Anything else is a bug and keeps its traceback; ``debug=True`` (``--debug``) shows the
     traceback of known errors too.
     """
+    from .engine.safe_load import allow_checkpoint_types
+    allow_checkpoint_types()  # every tool may resume or evaluate MMEngine checkpoints
     try:
         return body()
     except Exception as e:  # noqa: BLE001  (sorted into user errors and bugs below)
@@ -86,7 +89,9 @@ def run_config(cfg: Config, resume: bool = False, launcher: str = 'none',
 
 def _run_config(cfg: Config, resume: bool, launcher: str, partition: Optional[int],
                 parallel_partitions: bool, wait_timeout: Optional[float]) -> int:
-    from .engine.distributed import configure_launcher, init_distributed, is_main_process, sync
+    from mmengine.dist import barrier, is_main_process
+
+    from .engine.distributed import configure_launcher, init_distributed
     from .engine.search import ColtSearch
     if parallel_partitions and (launcher != 'none' or partition is not None):
         raise ValueError('--parallel-partitions starts its own single-process partition '
@@ -100,7 +105,7 @@ def _run_config(cfg: Config, resume: bool, launcher: str, partition: Optional[in
     if cfg.get('demo_data') and is_main_process() and not partition:
         from .demo_data import ensure_demo_data
         ensure_demo_data(cfg.get('demo_data_root', 'data/demo'), cfg.demo_data)
-    sync()
+    barrier()
     if 'colt' not in cfg:
         from mmengine.runner import Runner
         cfg.resume = resume
@@ -118,38 +123,15 @@ def _run_config(cfg: Config, resume: bool, launcher: str, partition: Optional[in
 
 def _run_parallel(cfg: Config, resume: bool, wait_timeout: Optional[float]) -> dict:
     """Prepare here, run the partitions as local processes, then the final training here."""
-    import os.path as osp
-
     from .engine.parallel import run_partitions_locally
     from .engine.search import ColtSearch
     search = ColtSearch(cfg, resume=resume)
-    if search.s.method not in ('colt', 'imp'):  # checked before prepare() writes theta0
+    if not search.method.rounds:  # checked before prepare() writes theta0
         raise ValueError(f'--parallel-partitions applies to colt/imp searches, not '
                          f'method={search.s.method!r}')
     search.prepare()  # checks and theta0 first: the processes join a started search
-    # the processes load exactly this (merged) config
-    config_path = osp.join(search.work_dir, 'search_config.py')
-    cfg.dump(config_path)
+    cfg.dump(search.work.search_config)  # the processes load exactly this (merged) config
     extra = [] if wait_timeout is None else ['--wait-timeout', str(wait_timeout)]
-    run_partitions_locally(config_path, search.work_dir, len(search.groups), extra)
+    run_partitions_locally(search.work.search_config, search.work.root, len(search.groups),
+                           extra)
     return ColtSearch(cfg, resume=True).run()
-
-
-def format_summary(summary: dict) -> str:
-    """The search as a table: round, sparsity, partition metrics, seconds; then the final."""
-    key = summary.get('metric_key', 'metric')
-    lines = [f"{summary['method'].upper()} N={summary['num_partitions']} "
-             f"p={summary['prune_ratio']} ({key})",
-             f"{'round':>5} {'sparsity':>9} {'partition metrics':<28} {'jaccard':>7} "
-             f"{'seconds':>8}"]
-    for r in summary['rounds']:
-        ms = ' '.join('n/a' if p['metric'] is None else f"{p['metric']:.3f}"
-                      for p in r['partitions'])
-        lines.append(f"{r['round']:>5} {r['sparsity']:>9.2%} {ms:<28} "
-                     f"{r['overlap']['mean_jaccard']:>7.3f} {r['seconds']:>8.1f}")
-    f = summary.get('final')
-    if f:
-        m = 'n/a' if f['metric'] is None else f"{f['metric']:.4f}"
-        lines.append(f"final: sparsity {f['sparsity']:.2%}, {f['metric_split']} {key} {m}, "
-                     f"{f['seconds']:.1f} s")
-    return '\n'.join(lines)

@@ -1,8 +1,11 @@
 """Tables and plots of search summaries (``colt_summary.json``), shared by tools and benchmarks."""
 import json
 import math
+import os
 import os.path as osp
 from typing import List, Optional, Sequence
+
+from .core import atomic_write_json
 
 
 def load_summary(work_dir_or_file: str) -> dict:
@@ -25,6 +28,34 @@ def load_summary(work_dir_or_file: str) -> dict:
 
 
 _SUMMARY_KEYS = ('method', 'num_partitions', 'prune_ratio', 'rounds', 'final')
+
+
+def write_summary(summary: dict, path: str, plot_path: str, title: str = '') -> None:
+    """``colt_summary.json`` and its metric-vs-sparsity plot, each replaced atomically."""
+    atomic_write_json(path, summary)
+    tmp = osp.join(osp.dirname(plot_path), f'.tmp.{os.getpid()}.{osp.basename(plot_path)}')
+    plot_metric_vs_sparsity([summary], [summary['method'].upper()], tmp, title=title)
+    os.replace(tmp, plot_path)
+
+
+def format_summary(summary: dict) -> str:
+    """The search as a table: round, sparsity, partition metrics, seconds; then the final."""
+    key = summary.get('metric_key', 'metric')
+    lines = [f"{summary['method'].upper()} N={summary['num_partitions']} "
+             f"p={summary['prune_ratio']} ({key})",
+             f"{'round':>5} {'sparsity':>9} {'partition metrics':<28} {'jaccard':>7} "
+             f"{'seconds':>8}"]
+    for r in summary['rounds']:
+        ms = ' '.join('n/a' if p['metric'] is None else f"{p['metric']:.3f}"
+                      for p in r['partitions'])
+        lines.append(f"{r['round']:>5} {r['sparsity']:>9.2%} {ms:<28} "
+                     f"{r['overlap']['mean_jaccard']:>7.3f} {r['seconds']:>8.1f}")
+    f = summary.get('final')
+    if f:
+        m = 'n/a' if f['metric'] is None else f"{f['metric']:.4f}"
+        lines.append(f"final: sparsity {f['sparsity']:.2%}, {f['metric_split']} {key} {m}, "
+                     f"{f['seconds']:.1f} s")
+    return '\n'.join(lines)
 
 
 def eta_rounds(sparsities: Sequence[float], target: float) -> Optional[int]:

@@ -74,7 +74,6 @@ def main(argv=None) -> int:
         return 2
     from mmengine.config import Config
 
-    import colt_det  # noqa: F401  (registers modules)
     from colt_det.cli import run_config
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -1,4 +1,5 @@
 """SIGKILL a running search at several points; `--resume` must end with the same final mask."""
+import glob
 import os
 import os.path as osp
 import signal
@@ -13,7 +14,6 @@ from conftest import ROOT, write_tiny_cls_cfg
 from colt_det.core import load_ticket
 
 
-
 @pytest.fixture(scope='module')
 def tiny_cfg(cls_data, tmp_path_factory):
     return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
@@ -25,12 +25,12 @@ def _cmd(cfg, work, resume=False):
 
 
 def _run_until(cfg, work, marker, resume=False):
-    """Start a search and SIGKILL it as soon as ``marker`` (relative to work) exists."""
+    """Start a search and SIGKILL it as soon as ``marker`` (a glob relative to work) exists."""
     proc = subprocess.Popen(_cmd(cfg, work, resume), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        if osp.exists(osp.join(work, marker)):
+        if glob.glob(osp.join(work, marker)):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             return True
@@ -54,9 +54,9 @@ def reference(tiny_cfg, tmp_path_factory):
 
 @pytest.mark.parametrize('marker', [
     'rounds/round_01/part_0/mask.safetensors',  # between pruning and the next partition
-    'rounds/round_01/part_1/epoch_1.pth',  # mid-stage, after an epoch checkpoint
-    'tickets/round_02.safetensors',  # right after a round closed
-    'final/epoch_1.pth',  # during the final training
+    'rounds/round_01/part_1/epoch_*.pth',  # mid-stage, after an epoch checkpoint
+    # the other write boundaries (round ticket, final stage, ...) are killed in-process at
+    # every one of them in test_guarantees.py
 ])
 def test_sigkill_then_resume_gives_identical_mask(tiny_cfg, reference, tmp_path, marker):
     work = str(tmp_path / 'w')

@@ -7,13 +7,12 @@ import os.path as osp
 import pytest
 import torch
 from conftest import ROOT, VOC_SAMPLE, det_config
-from mmengine.config import Config
-from mmengine.registry import DATASETS, DefaultScope, init_default_scope
+from mmdet.registry import DATASETS
+from mmengine.registry import DefaultScope
 
-import colt_det  # noqa: F401
+from colt_det.demo_data import DET_CLASSES
 from colt_det.det import ClassPartitionDetDataset
 
-init_default_scope('mmdet')
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
                'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
@@ -27,12 +26,18 @@ def voc(year='2007', split='trainval', root=VOC_SAMPLE, **kw):
                 data_prefix=dict(sub_data_root=f'VOC{year}/'), pipeline=PIPE, **kw)
 
 
+def build_dataset(cfg):
+    """A dataset built as a detection Runner builds it: in MMDetection's scope."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return DATASETS.build(cfg)
+
+
 def labels_of(ds, idx=0):
     return sorted(int(i['bbox_label']) for i in ds.get_data_info(idx)['instances'])
 
 
 def test_real_voc_sample_loads_and_scores():
-    ds = DATASETS.build(voc())
+    ds = build_dataset(voc())
     assert len(ds) == 1 and ds.metainfo['dataset_type'] == 'VOC2007'
     assert labels_of(ds) == [VOC_CLASSES.index('dog'), VOC_CLASSES.index('person')]
     sample = ds[0]
@@ -60,8 +65,8 @@ def test_real_voc_sample_loads_and_scores():
 
 
 def test_partition_policies_keep_global_labels(voc_data):
-    full = DATASETS.build(voc(root=voc_data, metainfo=dict(classes=colt_det.demo_data.DET_CLASSES)))
-    group = list(colt_det.demo_data.DET_CLASSES[:5])
+    full = build_dataset(voc(root=voc_data, metainfo=dict(classes=DET_CLASSES)))
+    group = list(DET_CLASSES[:5])
     keep = set(range(5))
     parts = {p: ClassPartitionDetDataset(copy.deepcopy(full), group, policy=p)
              for p in ('ignore', 'drop', 'exclusive')}
@@ -102,32 +107,6 @@ def test_voc0712_concat_repeat_partition_on_real_sample():
         ClassPartitionDetDataset(cat, ['unicorn'])
 
 
-def test_slim_detector_learns_and_evaluates(voc_data, tmp_path):
-    from mmengine.runner import Runner
-    cfg = det_config(voc_data, str(tmp_path))
-    cfg.pop('colt')
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=40, val_interval=40)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, by_epoch=False)
-    cfg.log_processor = dict(by_epoch=False, window_size=1)
-    cfg.experiment_name = 'learns'
-    losses = []
-
-    from mmengine.hooks import Hook
-
-    class Record(Hook):
-
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            losses.append(float(outputs['loss']))
-
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(Record())
-    runner.train()
-    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    assert last < 0.8 * first, losses
-    metrics = runner.val()
-    assert 0.0 <= metrics['pascal_voc/mAP'] <= 1.0
-
-
 def test_mask_enforced_inside_faster_rcnn(voc_data, tmp_path):
     from mmengine.runner import Runner
 
@@ -142,7 +121,7 @@ def test_mask_enforced_inside_faster_rcnn(voc_data, tmp_path):
     params = dict(model.named_parameters())
     mask = magnitude_prune({n: params[n] for n in names}, ones_mask(model, names), 0.5)
     save_mask(str(tmp_path / 'm.safetensors'), mask)
-    cfg.custom_hooks = [dict(type='ColtHook', prunable=dict(include=['backbone.*']),
+    cfg.custom_hooks = [dict(type='colt_det.ColtHook', prunable=dict(include=['backbone.*']),
                              mask=str(tmp_path / 'm.safetensors'))]
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4, val_interval=100)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=4, by_epoch=False)
@@ -167,8 +146,8 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     assert summary['rounds'][0]['sparsity'] >= 0.4 - 1e-3
     assert summary['rounds'][1]['sparsity'] > summary['rounds'][0]['sparsity']
     groups = [p['classes'] for p in summary['rounds'][0]['partitions']]
-    assert groups == [list(colt_det.demo_data.DET_CLASSES[:5]),
-                      list(colt_det.demo_data.DET_CLASSES[5:])]
+    assert groups == [list(DET_CLASSES[:5]),
+                      list(DET_CLASSES[5:])]
     for r in summary['rounds']:
         for p in r['partitions']:
             assert p['metric'] is not None and 0.0 <= p['metric'] <= 1.0
@@ -242,7 +221,7 @@ def _one_image_voc(root, xml: str):
         f.write('000001\n')
     with open(osp.join(base, 'Annotations/000001.xml'), 'w') as f:
         f.write(xml)
-    return dict(type='CheckedVOCDataset', data_root=root,
+    return dict(type='colt_det.CheckedVOCDataset', data_root=root,
                 ann_file='VOC2007/ImageSets/Main/trainval.txt',
                 data_prefix=dict(sub_data_root='VOC2007/'), pipeline=PIPE,
                 metainfo=dict(classes=('dog', 'person')))
@@ -265,13 +244,13 @@ SIZE = '<size><width>50</width><height>50</height><depth>3</depth></size>'
 def test_bad_voc_xml_names_file_and_field(tmp_path, xml, message):
     cfg = _one_image_voc(str(tmp_path), xml)
     with pytest.raises(ValueError, match='000001.xml') as err:
-        DATASETS.build(cfg)
+        build_dataset(cfg)
     assert message in str(err.value)
 
 
 def test_checked_voc_accepts_good_file(tmp_path):
     xml = f'<annotation>{SIZE}' + GOOD_OBJ.format(name='dog', xmax=30) + '</annotation>'
-    ds = DATASETS.build(_one_image_voc(str(tmp_path), xml))
+    ds = build_dataset(_one_image_voc(str(tmp_path), xml))
     assert labels_of(ds) == [0]
 
 
@@ -319,3 +298,33 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     with pytest.raises(TicketError, match='arch=TVResNet50.*shape mismatch'):
         ColtSearch(cfg).run()
     assert not osp.exists(tmp_path / 'det50')  # nothing written
+
+
+def test_voc_metric_matches_mmdet_and_names_classes():
+    """ColtVOCMetric's mAP is mmdet's VOCMetric's; per-class APs carry the dataset's names."""
+    import numpy as np
+    from mmdet.evaluation import VOCMetric
+
+    from colt_det.det.metrics import ColtVOCMetric
+    rng = np.random.default_rng(0)
+    results = []
+    for _ in range(6):
+        boxes = rng.uniform(0, 40, (4, 2))
+        gt_boxes = np.concatenate([boxes, boxes + rng.uniform(10, 30, (4, 2))], 1)
+        gt = dict(width=80, height=80, bboxes=gt_boxes.astype(np.float32),
+                  labels=rng.integers(0, 3, 4), bboxes_ignore=np.zeros((0, 4), np.float32),
+                  labels_ignore=np.zeros(0, np.int64))
+        noisy = gt_boxes + rng.normal(0, 3, gt_boxes.shape)
+        pred = [np.concatenate([noisy[gt['labels'] == c], rng.uniform(0.1, 1, (
+            int((gt['labels'] == c).sum()), 1))], 1).astype(np.float32) for c in range(3)]
+        results.append((gt, pred))
+    meta = dict(classes=('apple', 'bolt', 'cup'))
+    ours = ColtVOCMetric(classwise=True, iou_thrs=[0.5, 0.75])
+    ours.dataset_meta = meta
+    theirs = VOCMetric(iou_thrs=[0.5, 0.75])
+    theirs.dataset_meta = meta
+    got, want = ours.compute_metrics(results), theirs.compute_metrics(results)
+    assert got['mAP'] == pytest.approx(want['mAP']) and 0.2 < got['mAP'] < 1.0
+    assert got['AP50'] == want['AP50'] and got['AP75'] == want['AP75']
+    per_class = [got[f'AP50/{c}'] for c in meta['classes']]
+    assert np.nanmean(per_class) == pytest.approx(got['AP50'], abs=1e-3)

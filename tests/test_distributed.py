@@ -170,7 +170,6 @@ def test_partition_jobs_started_separately(search_config, single_run, tmp_path):
 def _closing_search(search_config: str, work: str):
     from mmengine.config import Config
 
-    import colt_det  # noqa: F401
     from colt_det.engine.search import ColtSearch
     cfg = Config.fromfile(search_config)
     cfg.work_dir = work
@@ -183,6 +182,7 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
     import shutil
 
     from colt_det.core import save_mask
+    from colt_det.engine.coordination import close_round
     from colt_det.engine.search import SearchError
     work = str(tmp_path / 'copy')
     shutil.copytree(single_run, work)
@@ -194,7 +194,7 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
 
     def close(s):
         try:
-            s._close_round(1, 0.0)
+            close_round(s, 1, 0.0)
         except Exception as e:  # noqa: BLE001  (collected and asserted below)
             errors.append(e)
 
@@ -209,7 +209,7 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
         load_mask(ticket).values(), _masks(single_run, 'round_01.safetensors').values()))
     # the loser of the race (ticket already there) checks it and leaves it untouched
     now = open(ticket, 'rb').read()
-    searches[0]._close_round(1, 0.0)
+    close_round(searches[0], 1, 0.0)
     assert open(ticket, 'rb').read() == now
     assert len(now) == len(before)
     # a ticket that does not match this job's partition masks is an error, not overwritten
@@ -218,7 +218,7 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
     os.remove(part0)
     save_mask(part0, {n: torch.zeros_like(m) for n, m in mask.items()})
     with pytest.raises(SearchError, match='differs from the intersection'):
-        searches[1]._close_round(1, 0.0)
+        close_round(searches[1], 1, 0.0)
     assert open(ticket, 'rb').read() == now
 
 

@@ -194,7 +194,7 @@ def _backbone_ticket(path, backbone: dict, arch: str):
 ])
 def test_ticket_of_another_depth_refused_unless_allow_partial(cls_data, tmp_path, capsys,
                                                                source, target):
-    from colt_det.engine.tasks import ClsTask
+    from colt_det.cls.task import ClsTask
     from mmengine.config import Config
     arch = f"{source['type']}{source.get('depth', '')}"
     ticket = _backbone_ticket(tmp_path / 't.safetensors', source, arch)

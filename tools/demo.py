@@ -23,15 +23,15 @@ def main() -> int:
 
     from mmengine.config import Config
 
-    import colt_det  # noqa: F401
     from colt_det.cli import format_summary, run_config
+    from colt_det.engine.workdir import WorkDir
     from colt_det.report import load_summary
     start = time.time()
     summaries = {}
     for name in ('colt_faster_rcnn_demo', 'dense_faster_rcnn_demo'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', f'{name}.py'))
         cfg.work_dir = osp.join(args.work_dir, name)
-        resume = osp.exists(osp.join(cfg.work_dir, 'theta0.safetensors'))
+        resume = WorkDir(cfg.work_dir).started()
         code = run_config(cfg, resume=resume)
         if code:
             return code

@@ -18,12 +18,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def resolve(run: str):
     """(checkpoint, method, ticket or None) of a run argument."""
+    from colt_det.engine.workdir import WorkDir
     from colt_det.report import load_summary
     if osp.isdir(run):
-        has_summary = osp.isfile(osp.join(run, 'colt_summary.json'))
-        method = load_summary(run)['method'] if has_summary else '?'
-        ticket = osp.join(run, 'tickets', 'final.safetensors')
-        return osp.join(run, 'final_masked.pth'), method, ticket if osp.isfile(ticket) else None
+        work = WorkDir(run)
+        method = load_summary(run)['method'] if osp.isfile(work.summary) else '?'
+        ticket = work.final_ticket
+        return work.final_masked, method, ticket if osp.isfile(ticket) else None
     return run, 'checkpoint', run if run.endswith('.safetensors') else None
 
 
@@ -40,7 +41,6 @@ def main(argv=None) -> int:
 
 
 def _series(args, cfg) -> int:
-    import colt_det  # noqa: F401
     from colt_det.core import load_ticket, sparsity
     from colt_det.det.evaluate import evaluate_detector
     from colt_det.report import plot_per_layer_sparsity, plot_points

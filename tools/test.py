@@ -56,13 +56,12 @@ def main(argv=None) -> int:
 
 def _main(args) -> int:
     from mmengine.config import Config
+    from mmengine.dist import is_main_process
 
-    import colt_det  # noqa: F401
     from colt_det.cli import refuse_existing
     from colt_det.core import atomic_write_json
     from colt_det.det.evaluate import evaluate_detector, format_metrics
-    from colt_det.engine.distributed import configure_launcher, init_distributed, \
-        is_main_process
+    from colt_det.engine.distributed import configure_launcher, init_distributed
     preds, metrics_json = out_paths(args.out)
     for path in (preds, metrics_json):
         refuse_existing(path, args.force)

@@ -11,9 +11,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.registry import DATASETS
 from PIL import Image
 from torch.utils.data import Dataset
+
+from ..registry import DATASETS
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm')
 _STATS = {
@@ -200,7 +201,10 @@ class ClassSubset(Dataset):
     """
 
     def __init__(self, dataset, classes: Sequence[str]) -> None:
-        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        # built in colt_det's scope whatever scope is current (other packages' types by their
+        # scoped name)
+        self.dataset = (DATASETS.build(dict(dict(_scope_='colt_det'), **dataset))
+                        if isinstance(dataset, dict) else dataset)
         unknown = [c for c in classes if c not in self.dataset.classes]
         if unknown:
             raise ValueError(f'partition classes {unknown} are not in the dataset classes '

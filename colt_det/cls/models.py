@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
-from mmengine.registry import METRICS, MODELS
 from torch import nn
 
+from ..registry import METRICS, MODELS
 from .datasets import as_tensor_labels
 
 
@@ -125,7 +125,7 @@ class ImageClassifier(BaseModel):
     def __init__(self, backbone: dict, num_classes: int,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = MODELS.build(dict(dict(_scope_='colt_det'), **backbone))
         self.head = nn.Linear(self.backbone.out_channels, num_classes)
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):

@@ -22,8 +22,9 @@ from typing import Dict, List, Sequence, Tuple
 
 from mmdet.datasets import VOCDataset
 from mmengine.dataset import ConcatDataset, RepeatDataset
-from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
+
+from ..registry import DATASETS
 
 POLICIES = ('ignore', 'drop', 'exclusive')
 
@@ -56,7 +57,10 @@ class ClassPartitionDetDataset(Dataset):
                  test_mode: bool = False) -> None:
         if policy not in POLICIES:
             raise ValueError(f'partition policy must be one of {POLICIES}, got {policy!r}')
-        self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        # built in MMDetection's scope whatever scope is current (colt_det's types by their
+        # scoped name, 'colt_det.CheckedVOCDataset')
+        self.dataset = (DATASETS.build(dict(dict(_scope_='mmdet'), **dataset))
+                        if isinstance(dataset, dict) else dataset)
         self.metainfo = copy.deepcopy(self.dataset.metainfo)
         all_classes = list(self.metainfo['classes'])
         unknown = [c for c in classes if c not in all_classes]

@@ -69,9 +69,9 @@ def _evaluate(cfg: Config, checkpoint: str, work_dir: str, coco: bool,
     cfg.experiment_name = f'eval_{os.getpid()}_{id(cfg)}'
     for ds in leaf_dataset_cfgs(cfg.test_dataloader.dataset):
         _add_instances_to_meta(ds.get('pipeline'))
-    evaluators = [dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points', classwise=True,
+    evaluators = [dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='11points', classwise=True,
                        prefix='voc07'),
-                  dict(type='ColtVOCMetric', metric='mAP', eval_mode='area', prefix='voc_area')]
+                  dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='area', prefix='voc_area')]
     if coco:
         evaluators.append(dict(type='CocoMetric', metric='bbox', ann_file=None, prefix='coco'))
     if predictions_out:

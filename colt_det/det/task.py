@@ -1,10 +1,12 @@
 """Detection specifics of the COLT search (partitioned VOC subsets, mAP, default scope)."""
-import contextlib
 import os.path as osp
 from typing import List
 
 from mmengine.config import Config
-from mmengine.registry import DATASETS, DefaultScope
+from mmdet.registry import DATASETS
+
+from ..engine.tasks import Task
+from ..registry import TASKS
 
 
 def _find_key(cfg, key: str):
@@ -47,18 +49,12 @@ def check_voc_paths(dataset_cfg) -> None:
                 f'(VOCdevkit/VOC2007/ImageSets/Main/trainval.txt, ...) or set data_root')
 
 
-class DetTask:
+@TASKS.register_module('det')
+class DetTask(Task):
     """Detection: one global label space; partitions differ only in the data they see."""
 
     metric_key = 'pascal_voc/mAP'
-
-    def __init__(self, partition_policy: str = 'ignore') -> None:
-        self.partition_policy = partition_policy
-
-    @contextlib.contextmanager
-    def scope(self, cfg: Config):
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'mmdet'):
-            yield
+    default_scope = 'mmdet'
 
     def class_names(self, cfg: Config) -> List[str]:
         check_voc_paths(cfg.train_dataloader.dataset)
@@ -72,12 +68,12 @@ class DetTask:
 
     def restrict(self, cfg: Config, group: List[str], all_classes: List[str]) -> None:
         cfg.train_dataloader.dataset = dict(
-            type='ClassPartitionDetDataset', dataset=cfg.train_dataloader.dataset,
+            type='colt_det.ClassPartitionDetDataset', dataset=cfg.train_dataloader.dataset,
             classes=list(group), policy=self.partition_policy)
         if cfg.get('val_dataloader'):
             # validation on the partition's classes only: other objects removed
             cfg.val_dataloader.dataset = dict(
-                type='ClassPartitionDetDataset', dataset=cfg.val_dataloader.dataset,
+                type='colt_det.ClassPartitionDetDataset', dataset=cfg.val_dataloader.dataset,
                 classes=list(group), policy='drop', test_mode=True)
         # AspectRatioBatchSampler etc. work on any dataset with get_data_info
 
@@ -88,9 +84,6 @@ class DetTask:
         if n is not None and n != len(classes):
             raise ValueError(f'model.roi_head.bbox_head.num_classes={n} but the dataset has '
                              f'{len(classes)} classes: set num_classes={len(classes)}')
-
-    def load_init(self, cfg: Config, model) -> None:
-        """theta0 comes from ``model.init_cfg``/``backbone.init_cfg`` (local files only)."""
 
     def arch_name(self, cfg: Config) -> str:
         b = cfg.model.get('backbone', {})

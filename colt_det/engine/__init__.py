@@ -1,9 +1,6 @@
-"""MMEngine pieces on top of the mask core: the ColtHook, the search driver, safe loading."""
+"""MMEngine pieces on top of the mask core: the ColtHook, the search driver and its parts."""
 from .hooks import ColtHook, NonFiniteLossError
-from .safe_load import allow_checkpoint_types
-from .search import ColtSearch, ColtSettings, SearchError
+from .search import ColtSearch, SearchError
+from .settings import ColtSettings
 
-allow_checkpoint_types()
-
-__all__ = ['ColtHook', 'ColtSearch', 'ColtSettings', 'NonFiniteLossError', 'SearchError',
-           'allow_checkpoint_types']
+__all__ = ['ColtHook', 'ColtSearch', 'ColtSettings', 'NonFiniteLossError', 'SearchError']

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.dist import broadcast_object_list
 
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
@@ -47,7 +48,11 @@ def init_distributed(launcher: str, backend: str = None) -> None:
 
 
 def _slurm_env() -> None:
-    """RANK/WORLD_SIZE/... from Slurm's variables, as MMEngine's ``_init_dist_slurm`` does."""
+    """RANK/WORLD_SIZE/... from Slurm's variables, as MMEngine's ``_init_dist_slurm`` does.
+
+    Not MMEngine's function itself: it selects a GPU first (``proc_id % device_count``), which
+    fails on CPU-only nodes, where this one lets gloo start.
+    """
     try:
         proc_id, ntasks = os.environ['SLURM_PROCID'], os.environ['SLURM_NTASKS']
     except KeyError:
@@ -79,20 +84,8 @@ def configure_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
-def is_main_process() -> bool:
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
-def sync() -> None:
-    """Barrier: files rank 0 just wrote are there for every rank after this."""
-    if dist.is_initialized() and dist.get_world_size() > 1:
-        dist.barrier()
-
-
 def agree(value: Any) -> Any:
     """Rank 0's ``value`` on every rank, so all ranks take the same branch."""
-    if not dist.is_initialized() or dist.get_world_size() == 1:
-        return value
     box = [value]
-    dist.broadcast_object_list(box, src=0)
+    broadcast_object_list(box, src=0)  # MMEngine's: a no-op outside torch.distributed
     return box[0]

@@ -6,12 +6,12 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broadcast_state,
                     load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
                     sparsity)
 from ..core.apply import unwrap
+from ..registry import HOOKS
 from .faults import crash_point
 from .state import load_state, save_state
 
@@ -41,7 +41,11 @@ class ColtHook(Hook):
         prune_ratio (float, optional): fraction to prune after training; None: do not prune.
         prune_scope (str): ``'global'`` or ``'layer'`` magnitude pruning.
         out_mask (str, optional): where to write the pruned mask.
-        out_result (str, optional): where to write ``{"metrics": ..., "sparsity": ...}``.
+        out_result (str, optional): where to write the stage's record: ``metrics`` (last
+            validation), ``test_metrics``, ``sparsity``, ``iters``, then ``seconds`` (wall time
+            of the run that finished training), ``train_samples`` (images over all ranks) and
+            ``partition_stats`` (what a partition dataset saw). A stage is complete once this
+            file holds ``seconds``: the hook is its only writer, and writes it after the mask.
         out_state (str, optional): where to write the model state after training (late
             rewinding: the rewind point theta0).
         check_finite_loss (bool): stop with :class:`NonFiniteLossError` on a NaN/inf loss
@@ -80,6 +84,7 @@ class ColtHook(Hook):
         self.progress_interval = progress_interval
         self.stage_name = stage_name
         self.seed = seed
+        self._t_run = time.time()
         self._t_start = None
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
@@ -105,6 +110,9 @@ class ColtHook(Hook):
             self.mask = ones_mask(model, names)
         self.mask = broadcast_mask(self.mask)
         self.enforcer = MaskEnforcer(model, self.mask)
+
+    def before_run(self, runner) -> None:
+        self._t_run = time.time()
 
     def before_train(self, runner) -> None:
         self._prepare(runner)
@@ -197,14 +205,26 @@ class ColtHook(Hook):
                                f'-> {self.out_mask}')
         if self.out_state and runner.rank == 0 and not osp.exists(self.out_state):
             save_state(self.out_state, model)
-        self._write_result(runner)
+        stats = getattr(runner.train_dataloader.dataset, 'stats', None)
+        self._write_result(runner, seconds=time.time() - self._t_run,
+                           train_samples=_samples_seen(runner),
+                           **({'partition_stats': stats} if stats else {}))
 
-    def _write_result(self, runner) -> None:
+    def _write_result(self, runner, **extra) -> None:
         if self.out_result and runner.rank == 0:
             # a stage resumed after its last epoch runs no validation: keep the recorded metrics
             found = dict(metrics=_floats(self.metrics), test_metrics=_floats(self.test_metrics))
             update_json(self.out_result, **{k: v for k, v in found.items() if v},
-                        sparsity=sparsity(self.mask).overall, iters=runner.iter)
+                        sparsity=sparsity(self.mask).overall, iters=runner.iter, **extra)
+
+
+def _samples_seen(runner) -> int:
+    """Training images the stage processed over all ranks (the training budget spent)."""
+    loader = runner.train_dataloader
+    if runner.train_loop.__class__.__name__ == 'EpochBasedTrainLoop':
+        return len(loader.dataset) * runner.epoch
+    batch = loader.batch_size or loader.batch_sampler.batch_size  # (AspectRatio)BatchSampler
+    return runner.iter * batch * runner.world_size
 
 
 def _floats(metrics: dict) -> dict:

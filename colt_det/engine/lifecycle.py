@@ -9,6 +9,7 @@ a process that still runs the old loaders' queue threads is what made stages sta
 :func:`release_runner` shuts all of that down as soon as a stage ends.
 """
 import gc
+import glob
 import os.path as osp
 from typing import Optional
 
@@ -51,16 +52,21 @@ def stage_checkpoint(stage_dir: str) -> Optional[str]:
 
     MMEngine's ``last_checkpoint`` holds an absolute path. Only its file name is used, so a moved
     or copied work dir resumes from its own files and a checkpoint outside it is never loaded.
+    MMEngine writes the marker (not atomically) right after a complete checkpoint, so an empty
+    marker (killed while writing it) means the newest checkpoint of the stage.
     """
     marker = osp.join(stage_dir, 'last_checkpoint')
     if not osp.exists(marker):
         return None
     with open(marker) as f:
         name = osp.basename(f.read().strip())
+    if not name:
+        saved = sorted(glob.glob(osp.join(stage_dir, '*.pth')), key=osp.getmtime)
+        return saved[-1] if saved else None
     path = osp.join(stage_dir, name)
-    if not name or not osp.isfile(path):
-        raise FileNotFoundError(f'{marker} names {name or "nothing"!r}, which is not in '
-                                f'{stage_dir}: delete {marker} to restart this stage')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{marker} names {name!r}, which is not in {stage_dir}: '
+                                f'delete {marker} to restart this stage')
     return path
 
 

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import List, Optional
 
+from .workdir import WorkDir
+
 
 class PartitionJobError(RuntimeError):
     """A partition process failed; the message names its log file."""
@@ -39,7 +41,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
     threads = threads_per_job or max(1, (os.cpu_count() or 1) // num_partitions)
     env = dict(os.environ)
     env.setdefault('OMP_NUM_THREADS', str(threads))
-    log_dir = osp.join(work_dir, 'logs')
+    log_dir = WorkDir(work_dir).logs
     os.makedirs(log_dir, exist_ok=True)
     procs, relays, logs = [], [], []
     for i in range(num_partitions):

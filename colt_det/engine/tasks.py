@@ -1,49 +1,58 @@
 """What differs between classification and detection searches, behind one small interface.
 
 A task knows its metric, the class names of a config's dataset, how to restrict a config to one
-partition's classes, and how to load the backbone's initial weights. The search itself
-(:mod:`colt_det.engine.search`) is the same for both.
+partition's classes, and how to name the model and data in ticket metadata. The search itself is
+the same for every task. Each task lives in its own subpackage (``colt_det/cls/task.py``,
+``colt_det/det/task.py``) and registers itself in :data:`colt_det.registry.TASKS` under the name
+``colt.task`` uses; this module never imports them.
 """
 import contextlib
 import copy
+import logging
 from typing import List
 
 from mmengine.config import Config
-from mmengine.registry import DATASETS, DefaultScope
+from mmengine.registry import MODELS, DefaultScope
+from torch import nn
+
+from ..registry import TASKS
 
 
-class ClsTask:
-    """Classification: each partition gets a head sized for its own classes."""
+class Task:
+    """The task-specific half of a search (subclass and register in ``TASKS`` to add one).
 
-    metric_key = 'accuracy/top1'
+    Args:
+        partition_policy (str): what a partition does with objects of other partitions' classes
+            (detection: ``'ignore'`` | ``'drop'`` | ``'exclusive'``; unused by classification).
+    """
+
+    metric_key: str = ''
+    default_scope: str = 'colt_det'
+
+    def __init__(self, partition_policy: str = 'ignore') -> None:
+        self.partition_policy = partition_policy
 
     @contextlib.contextmanager
     def scope(self, cfg: Config):
-        name = cfg.get('default_scope') or 'mmengine'
-        with DefaultScope.overwrite_default_scope(name):
+        """Build modules of ``cfg`` outside a Runner under the config's default scope."""
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')
+                                                  or self.default_scope):
             yield
 
+    def build_model(self, cfg: Config) -> nn.Module:
+        """``cfg.model`` built under the config's scope, without MMEngine's INFO chatter."""
+        with self.scope(cfg), quiet_mmengine():
+            return MODELS.build(copy.deepcopy(cfg.model))
+
     def class_names(self, cfg: Config) -> List[str]:
-        with self.scope(cfg):
-            dataset = DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset))
-        return list(dataset.classes)
+        raise NotImplementedError
 
     def restrict(self, cfg: Config, group: List[str], all_classes: List[str]) -> None:
-        for key in ('train_dataloader', 'val_dataloader'):
-            if cfg.get(key):
-                cfg[key].dataset = dict(type='ClassSubset', dataset=cfg[key].dataset,
-                                        classes=list(group))
-        cfg.model.num_classes = len(group)
+        """Change ``cfg`` in place so that it trains (and validates) on ``group`` only."""
+        raise NotImplementedError
 
     def check_classes(self, cfg: Config, classes: List[str]) -> None:
-        """The model's head must have one output per class found on disk."""
-        head = cfg.model.get('num_classes')
-        if head is not None and head != len(classes):
-            raise ValueError(f'model.num_classes={head} but the training data has '
-                             f'{len(classes)} classes: set model.num_classes={len(classes)}')
-
-    def load_init(self, cfg: Config, model) -> None:
-        """Nothing to load: theta0 is the seeded random initialisation."""
+        """Raise ValueError when the model's head does not fit the classes on disk."""
 
     def arch_name(self, cfg: Config) -> str:
         b = cfg.model.get('backbone', {})
@@ -53,10 +62,23 @@ class ClsTask:
         return cfg.get('dataset_name', cfg.train_dataloader.dataset.get('type', '?'))
 
 
-def get_task(name: str, partition_policy: str = 'ignore'):
-    if name == 'cls':
-        return ClsTask()
-    if name == 'det':
-        from ..det.task import DetTask
-        return DetTask(partition_policy)
-    raise ValueError(f"colt.task must be 'cls' or 'det', got {name!r}")
+def get_task(name: str, partition_policy: str = 'ignore') -> Task:
+    """The registered task ``name`` (``'cls'``, ``'det'``, or one a plugin registered)."""
+    TASKS.import_from_location()
+    task_cls = TASKS.module_dict.get(name)
+    if task_cls is None:
+        raise ValueError(f'colt.task must be one of {sorted(TASKS.module_dict)}, got {name!r}')
+    return task_cls(partition_policy)
+
+
+@contextlib.contextmanager
+def quiet_mmengine():
+    """Silence MMEngine's INFO chatter (e.g. per-parameter init_weights logs)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

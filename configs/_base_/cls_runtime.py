@@ -1,6 +1,6 @@
 # Runtime shared by the classification configs (MMEngine, CPU-friendly).
-default_scope = None
-custom_imports = dict(imports=['colt_det'], allow_failed_imports=False)
+# colt_det's registry scope: its datasets/models/metrics by plain name, MMEngine's as well
+default_scope = 'colt_det'
 # distributed backend: tools/train.py --launcher picks nccl with GPUs and gloo without
 env_cfg = dict(cudnn_benchmark=False)
 default_hooks = dict(

@@ -1,6 +1,6 @@
 # Runtime shared by the detection configs (MMDetection 3.x on MMEngine).
+# MMDetection's scope; colt_det's types are named with theirs: type='colt_det.ColtVOCMetric'
 default_scope = 'mmdet'
-custom_imports = dict(imports=['colt_det'], allow_failed_imports=False)
 # distributed backend: tools/train.py --launcher picks nccl with GPUs and gloo without
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
 default_hooks = dict(

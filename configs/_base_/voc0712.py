@@ -16,7 +16,7 @@ test_pipeline = [
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-_voc = dict(type='CheckedVOCDataset', data_root=data_root,
+_voc = dict(type='colt_det.CheckedVOCDataset', data_root=data_root,
             filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
             pipeline=train_pipeline)
 train_dataloader = dict(
@@ -38,11 +38,11 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CheckedVOCDataset', data_root=data_root,
+    dataset=dict(type='colt_det.CheckedVOCDataset', data_root=data_root,
                  ann_file='VOC2007/ImageSets/Main/test.txt',
                  data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # VOC2007 test: 11-point AP (eval_mode='area' for VOC2012-style evaluation)
-val_evaluator = dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator

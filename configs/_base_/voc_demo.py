@@ -22,18 +22,18 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(type='CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='colt_det.CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='VOC2007/ImageSets/Main/trainval.txt',
                  data_prefix=dict(sub_data_root='VOC2007/'),
                  filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=0, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
+    dataset=dict(type='colt_det.CheckedVOCDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='VOC2007/ImageSets/Main/test.txt',
                  data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # VOC2007 test protocol: 11-point interpolated AP at IoU 0.5
-val_evaluator = dict(type='ColtVOCMetric', metric='mAP', eval_mode='11points')
+val_evaluator = dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator

@@ -1,0 +1,96 @@
+"""Starting (or resuming, or joining) a search: every check first, then the settings record.
+
+Nothing is written before every input (data, model, files named by the settings) has been
+checked. The settings record is the first file of a search, so a search killed at any later
+point is resumed under the settings it started with.
+"""
+import fnmatch
+import json
+import os.path as osp
+from mmengine.dist import barrier, is_main_process
+
+from ..core import atomic_write_json
+from .distributed import agree
+from .errors import SearchError
+from .faults import crash_point
+from .theta0 import map_init_ticket
+from .workdir import check_writable, read_json
+
+
+def check_partition_job(search) -> None:
+    """``--partition i``: a round-based method, and i is one of its partitions."""
+    from .methods import METHODS
+    n, i = search.s.num_groups, search.partition
+    if not METHODS[search.s.method].rounds:
+        raise SearchError(f"--partition runs one partition of a 'colt' or 'imp' search, "
+                          f"not method={search.s.method!r}: drop --partition")
+    if not 0 <= i < n:
+        raise SearchError(f'--partition {i}: this search has {n} partition(s), numbered '
+                          f'0..{n - 1}')
+
+
+def preflight(search) -> None:
+    """The checks that need the model or the files the settings name; writes nothing.
+
+    Keeps what later steps need (``prunable``, ``random_source``, ``init_ticket``) on
+    ``search``, so no ticket is read or model built twice.
+    """
+    s = search.s
+    check_writable(search.work.root)
+    model = search.task.build_model(search.cfg)
+    prunable = s.spec.select(model)
+    params = [n for n, _ in model.named_parameters()]
+    unused = [p for p in s.spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
+    if unused:
+        raise SearchError(f'colt.prunable include pattern(s) {unused} match no parameter of '
+                          f'the model (e.g. {params[:2]}): fix or remove them')
+    search.task.check_classes(search.cfg, search.classes)
+    search.prunable = prunable
+    if s.random_from:
+        from .methods import checked_random_from
+        search.random_source = checked_random_from(s.random_from, model, prunable)
+    if s.init_ticket:
+        search.init_ticket = map_init_ticket(s, search.task.arch_name(search.cfg), model,
+                                             prunable)
+
+
+def open_work_dir(search) -> None:
+    """A new search needs an unused work dir; ``--resume`` needs a started one."""
+    work = search.work
+    if search.partition is not None:
+        if search.partition:  # jobs 1..N-1 join once partition 0 has written theta0
+            from .coordination import wait_for
+            wait_for(search, lambda: osp.exists(work.theta0),
+                     'the search to start (partition 0 writes theta0)')
+        return
+    started = work.started()
+    if search.resume and not started:
+        raise SearchError(f'--resume: no search found in {work.root} (no colt_settings.json): '
+                          f'run without --resume to start one')
+    if not search.resume and started:
+        raise SearchError(f'{work.root} already holds a search: pass --resume to continue it, '
+                          f'or choose another --work-dir (nothing is overwritten)')
+    if search.resume and is_main_process():
+        work.remove_temp_files()
+    barrier()  # every rank has looked at the work dir before rank 0 writes into it
+
+
+def record_settings(search) -> None:
+    """Record the settings (a new search) or check that a resumed one uses the same."""
+    work = search.work
+    current = json.loads(json.dumps(search.s.record()))
+    if agree(not osp.exists(work.settings)):
+        if agree(osp.exists(work.theta0) or osp.exists(work.theta_init)):
+            raise SearchError(f'{work.root} holds theta0 but no colt_settings.json, so its '
+                              f'settings cannot be checked: use a new --work-dir')
+        if is_main_process():
+            atomic_write_json(work.settings, current, overwrite=False)
+        crash_point('settings')
+        barrier()
+        return
+    started = read_json(work.settings)
+    changed = sorted(k for k in set(started) | set(current) if started.get(k) != current.get(k))
+    if changed:
+        raise SearchError(f'--resume with changed colt settings {changed} (was '
+                          f'{[started.get(k) for k in changed]}): restore them or use a new '
+                          f'--work-dir')

@@ -1,0 +1,153 @@
+"""The architecture's promises: a torch-only core, side-effect-free imports, one-way imports,
+a scoped registry, and a pure stage config."""
+import ast
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, cls_config
+
+# an import hook that makes MMEngine / MMDetection / mmcv look uninstalled
+_BLOCK = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('mmengine', 'mmdet', 'mmcv'):
+            raise ModuleNotFoundError(f'blocked {name}')
+sys.meta_path.insert(0, Block())
+"""
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_core_imports_without_mmengine_or_mmdet():
+    res = _python(_BLOCK + """
+import torch
+import colt_det, colt_det.core
+from colt_det.core import magnitude_prune, intersect, save_ticket, load_ticket
+m = magnitude_prune({'w': torch.randn(4, 4)}, {'w': torch.ones(4, 4, dtype=torch.bool)}, 0.5)
+print('pruned', int((~m['w']).sum()))
+try:
+    import colt_det.engine
+except ModuleNotFoundError as e:
+    print('engine needs', str(e).split()[1].split('.')[0])
+""")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'pruned 8' in res.stdout
+    assert 'engine needs mmengine' in res.stdout  # the block is real: engine does need it
+
+
+def test_import_colt_det_has_no_side_effects():
+    res = _python("""
+import sys, torch
+before = len(torch.serialization.get_safe_globals())
+import colt_det, colt_det.core
+from mmengine.registry import HOOKS, MODELS
+print(len(torch.serialization.get_safe_globals()) == before,
+      'mmdet' in sys.modules, 'mmcv' in sys.modules, 'ColtHook' in HOOKS.module_dict,
+      'ImageClassifier' in MODELS.module_dict)
+""")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ['True', 'False', 'False', 'False', 'False']
+
+
+def test_engine_never_imports_the_task_subpackages():
+    offenders = []
+    for path in glob.glob(osp.join(ROOT, 'colt_det', 'engine', '*.py')) + \
+            glob.glob(osp.join(ROOT, 'colt_det', 'core', '*.py')):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level >= 2 and \
+                    node.module.split('.')[0] in ('cls', 'det'):
+                offenders.append(f'{osp.basename(path)}: from ..{node.module}')
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and \
+                    node.module.startswith(('colt_det.cls', 'colt_det.det')):
+                offenders.append(f'{osp.basename(path)}: from {node.module}')
+    assert not offenders, offenders
+
+
+def test_types_live_in_the_colt_det_scope():
+    """A same-named type of another package (mmpretrain's ImageClassifier) does not collide."""
+    from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import Registry
+
+    from colt_det.cls.models import ImageClassifier
+    from colt_det.registry import MODELS
+    other = Registry('model', parent=ROOT_MODELS, scope='otherpkg')
+
+    @other.register_module(name='ImageClassifier')
+    class OtherClassifier:
+        pass
+
+    assert MODELS.get('ImageClassifier') is ImageClassifier
+    assert ROOT_MODELS.get('colt_det.ImageClassifier') is ImageClassifier
+    assert ROOT_MODELS.get('otherpkg.ImageClassifier') is OtherClassifier
+    assert 'ImageClassifier' not in ROOT_MODELS.module_dict
+
+
+def _stage_inputs(cls_data, tmp_path, **colt):
+    from colt_det.engine.settings import ColtSettings
+    from colt_det.engine.tasks import get_task
+    from colt_det.engine.workdir import WorkDir
+    cfg = cls_config(cls_data, str(tmp_path / 'w'), **colt)
+    return cfg, ColtSettings.from_cfg(cfg.colt), WorkDir(cfg.work_dir), get_task('cls')
+
+
+def test_stage_cfg_partition_final_and_rewind(cls_data, tmp_path):
+    """stage_cfg builds each kind of stage's Runner config and leaves the search config alone."""
+    from colt_det.engine.stage import Stage, stage_cfg
+    cfg, s, work, task = _stage_inputs(cls_data, tmp_path, rewind_iter=3,
+                                       final_train_cfg=dict(max_epochs=5))
+    before = cfg.pretty_text
+    classes = [f'c{i}' for i in range(10)]
+    part = stage_cfg(cfg, s, work, task, classes, Stage(
+        work.stage(2, 1), mask=work.round_ticket(1), group=classes[5:], prune=True))
+    hook = part.custom_hooks[-1]
+    assert 'colt' not in part and part.work_dir == work.stage(2, 1)
+    assert part.model.num_classes == 5
+    assert part.train_dataloader.dataset.type == 'colt_det.ClassSubset'
+    assert part.train_dataloader.dataset.classes == classes[5:]
+    assert (hook.type, hook.mask, hook.theta0, hook.prune_ratio) == \
+        ('colt_det.ColtHook', work.round_ticket(1), work.theta0, s.prune_ratio)
+    assert hook.out_mask == osp.join(work.stage(2, 1), 'mask.safetensors')
+    assert hook.stage_name == osp.join('rounds', 'round_02', 'part_1')
+
+    final = stage_cfg(cfg, s, work, task, classes, Stage(work.final_stage, mask='m', kind='final'))
+    assert final.train_cfg.max_epochs == 5 and final.model.num_classes == 10
+    assert final.custom_hooks[-1].prune_ratio is None and final.custom_hooks[-1].out_mask is None
+
+    rewind = stage_cfg(cfg, s, work, task, classes, Stage(work.rewind_stage, kind='rewind'))
+    assert rewind.train_cfg == dict(type='IterBasedTrainLoop', max_iters=3, val_interval=4)
+    assert (rewind.custom_hooks[-1].theta0, rewind.custom_hooks[-1].out_state) == \
+        (work.theta_init, work.theta0)
+    assert cfg.pretty_text == before  # the search's config is never changed
+
+
+def test_unknown_task_and_method_name_the_choices(cls_data, tmp_path):
+    from colt_det.engine.search import ColtSearch
+    with pytest.raises(ValueError, match=r"colt.task must be one of \['cls', 'det'\]"):
+        ColtSearch(cls_config(cls_data, str(tmp_path), task='seg'))
+    with pytest.raises(ValueError, match=r"colt.method must be one of \['colt', 'imp'"):
+        ColtSearch(cls_config(cls_data, str(tmp_path), method='lth'))
+
+
+def test_empty_last_checkpoint_resumes_from_the_newest(tmp_path):
+    """A kill while MMEngine writes last_checkpoint leaves it empty: the newest checkpoint."""
+    from colt_det.engine.lifecycle import stage_checkpoint
+    assert stage_checkpoint(str(tmp_path)) is None
+    for i, name in enumerate(['epoch_1.pth', 'epoch_2.pth']):
+        (tmp_path / name).write_bytes(b'x')
+        os.utime(tmp_path / name, (time.time() - 10 + i, time.time() - 10 + i))
+    (tmp_path / 'last_checkpoint').write_text('')
+    assert stage_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
+    (tmp_path / 'last_checkpoint').write_text('/elsewhere/epoch_1.pth')
+    assert stage_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_1.pth')
+    (tmp_path / 'last_checkpoint').write_text('/elsewhere/epoch_9.pth')
+    with pytest.raises(FileNotFoundError, match='epoch_9.pth'):
+        stage_checkpoint(str(tmp_path))
