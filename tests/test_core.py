@@ -7,8 +7,7 @@ from torch import nn
 
 from colt_det.core import (MaskEnforcer, PrunableSpec, apply_mask, intersect, is_subset,
                            magnitude_prune, ones_mask, overlap_report, partition_classes,
-                           random_mask_like, rewind, rounds_to_reach, sparsity, state_of, union,
-                           vote)
+                           random_mask_like, rewind, sparsity, state_of, vote)
 
 
 class Net(nn.Module):
@@ -84,7 +83,7 @@ def test_intersection_union_vote_and_overlap():
     b = {'w': torch.tensor([1, 0, 1, 0], dtype=torch.bool)}
     c = {'w': torch.tensor([1, 1, 1, 0], dtype=torch.bool)}
     assert intersect([a, b])['w'].tolist() == [True, False, False, False]
-    assert union([a, b])['w'].tolist() == [True, True, True, False]
+    assert vote([a, b], 1)['w'].tolist() == [True, True, True, False]  # the union
     assert vote([a, b, c], 2)['w'].tolist() == [True, True, True, False]
     assert vote([a, b, c], 3)['w'].tolist() == intersect([a, b, c])['w'].tolist()
     assert is_subset(intersect([a, b]), a) and is_subset(intersect([a, b]), b)
@@ -185,11 +184,6 @@ def test_deepcopy_and_state_dict_keys_unchanged():
     apply_mask(net, mask)
     MaskEnforcer(net, mask).step()
     assert list(copy.deepcopy(net).state_dict()) == keys
-
-
-def test_rounds_to_reach():
-    assert rounds_to_reach(0.85, 0.2) == 9  # 1 - 0.8**9 = 0.866
-    assert rounds_to_reach(0.2, 0.2) == 1
 
 
 def test_partition_classes_schemes_and_errors():

@@ -150,14 +150,17 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
                       list(DET_CLASSES[5:])]
     for r in summary['rounds']:
         for p in r['partitions']:
-            assert p['metric'] is not None and 0.0 <= p['metric'] <= 1.0
+            with open(tmp_path / 'rounds' / f"round_{r['round']:02d}" / f"part_{p['index']}"
+                      / 'result.json') as f:
+                assert p['metric'] == json.load(f)['metrics']['pascal_voc/mAP']
             assert 0 < p['images'] < 48 and p['objects'] >= p['images']
     t2 = load_ticket(str(tmp_path / 'tickets' / 'round_02.safetensors'))
     assert all(k.startswith('backbone.') for k in t2.masks)
     for i in range(2):
         part = load_mask(str(tmp_path / 'rounds' / 'round_02' / f'part_{i}' / 'mask.safetensors'))
         assert is_subset(t2.masks, part)
-    assert 0.0 <= summary['final']['metric'] <= 1.0
+    with open(tmp_path / 'final' / 'result.json') as f:
+        assert summary['final']['metric'] == json.load(f)['test_metrics']['pascal_voc/mAP']
     # the mask-applied checkpoint loads into a fresh detector with mmengine's loader
     from mmengine.runner import load_checkpoint
     with DefaultScope.overwrite_default_scope('mmdet'):

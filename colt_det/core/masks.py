@@ -79,10 +79,6 @@ def ones_mask(model: nn.Module, names: Iterable[str]) -> Mask:
     return {n: torch.ones_like(params[n], dtype=torch.bool, device='cpu') for n in names}
 
 
-def clone_mask(mask: Mask) -> Mask:
-    return {k: v.clone() for k, v in mask.items()}
-
-
 def _check_same_keys(masks: Sequence[Mask]) -> None:
     if not masks:
         raise ValueError('need at least one mask')
@@ -103,16 +99,10 @@ def intersect(masks: Sequence[Mask]) -> Mask:
     return {k: torch.stack([m[k] for m in masks]).all(0) for k in masks[0]}
 
 
-def union(masks: Sequence[Mask]) -> Mask:
-    """Keep a weight if any mask keeps it."""
-    _check_same_keys(masks)
-    return {k: torch.stack([m[k] for m in masks]).any(0) for k in masks[0]}
-
-
 def vote(masks: Sequence[Mask], min_keep: int) -> Mask:
     """Keep a weight if at least ``min_keep`` of the masks keep it.
 
-    ``min_keep == len(masks)`` is :func:`intersect`, ``min_keep == 1`` is :func:`union`.
+    ``min_keep == len(masks)`` is :func:`intersect`, ``min_keep == 1`` is the union.
     """
     _check_same_keys(masks)
     if not 1 <= min_keep <= len(masks):

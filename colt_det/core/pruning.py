@@ -79,14 +79,3 @@ def random_mask_like(mask: Mask, generator: Optional[torch.Generator] = None) ->
         flat[perm[:keep]] = True
         out[n] = flat.view_as(m)
     return out
-
-
-def rounds_to_reach(target: float, ratio: float) -> int:
-    """Rounds IMP with per-round ``ratio`` needs to reach ``target`` sparsity."""
-    _check_fraction('target_sparsity', target)
-    _check_fraction('prune_ratio', ratio)
-    r, density = 0, 1.0
-    while 1.0 - density < target - 1e-12:
-        density *= 1.0 - ratio
-        r += 1
-    return r

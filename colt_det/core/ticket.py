@@ -253,14 +253,3 @@ def save_mask(path: str, mask: Mask, meta: Optional[dict] = None,
 
 def load_mask(path: str) -> Mask:
     return load_ticket(path).masks
-
-
-def check_ticket_fits(ticket: Ticket, named_shapes: Mapping[str, torch.Size],
-                      what: str = 'model') -> None:
-    """Raise TicketError listing every masked name missing from / mis-shaped in ``what``."""
-    parts = mismatch_parts({n: m.shape for n, m in ticket.masks.items()}, named_shapes,
-                           'ticket', what)
-    if parts:
-        arch = ticket.meta.get('arch', '?')
-        raise TicketError(f'ticket (arch={arch}) does not fit the {what}: ' + '; '.join(parts) +
-                          ': use a ticket found for the same architecture and depth')

@@ -13,6 +13,7 @@ from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broa
 from ..core.apply import unwrap
 from ..registry import HOOKS
 from .faults import crash_point
+from .progress import progress
 from .state import load_state, save_state
 
 
@@ -56,6 +57,8 @@ class ColtHook(Hook):
         seed (int, optional): reseed all RNGs with ``seed + epoch`` at every epoch start, so a
             stage resumed from an epoch checkpoint draws the same augmentations as an
             uninterrupted one (identical masks after resume).
+        started_at (float, optional): ``time.time()`` when the stage's Runner started being
+            built (the recorded ``seconds`` include it); default: when the run starts.
     """
 
     priority = 'ABOVE_NORMAL'  # before CheckpointHook, so checkpoints hold masked weights
@@ -72,7 +75,8 @@ class ColtHook(Hook):
                  check_finite_loss: bool = True,
                  progress_interval: int = 0,
                  stage_name: str = 'stage',
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 started_at: Optional[float] = None) -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.theta0_path = theta0
@@ -84,7 +88,7 @@ class ColtHook(Hook):
         self.progress_interval = progress_interval
         self.stage_name = stage_name
         self.seed = seed
-        self._t_run = time.time()
+        self.started_at = started_at
         self._t_start = None
         self._iter_start = 0
         self.check_finite_loss = check_finite_loss
@@ -112,7 +116,8 @@ class ColtHook(Hook):
         self.enforcer = MaskEnforcer(model, self.mask)
 
     def before_run(self, runner) -> None:
-        self._t_run = time.time()
+        if self.started_at is None:
+            self.started_at = time.time()
 
     def before_train(self, runner) -> None:
         self._prepare(runner)
@@ -154,9 +159,8 @@ class ColtHook(Hook):
             loss = outputs.get('loss') if outputs else None
             loss_txt = f', loss {float(loss.detach()):.3f}' if isinstance(
                 loss, torch.Tensor) else ''
-            print(f'[colt]   {self.stage_name}: iter {done}/{runner.max_iters}{loss_txt}, '
-                  f'{rate:.2f} s/iter, stage ETA {rate * (runner.max_iters - done):.0f} s',
-                  flush=True)
+            progress(f'  {self.stage_name}: iter {done}/{runner.max_iters}{loss_txt}, '
+                     f'{rate:.2f} s/iter, stage ETA {rate * (runner.max_iters - done):.0f} s')
 
     def _check_loss(self, loss, runner, done: int) -> None:
         """Stop on a NaN/inf loss. On a GPU the flag stays on the device and is read only every
@@ -206,7 +210,7 @@ class ColtHook(Hook):
         if self.out_state and runner.rank == 0 and not osp.exists(self.out_state):
             save_state(self.out_state, model)
         stats = getattr(runner.train_dataloader.dataset, 'stats', None)
-        self._write_result(runner, seconds=time.time() - self._t_run,
+        self._write_result(runner, seconds=time.time() - self.started_at,
                            train_samples=_samples_seen(runner),
                            **({'partition_stats': stats} if stats else {}))
 

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import List, Optional
 
+from .progress import progress
 from .workdir import WorkDir
 
 
@@ -56,8 +57,8 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
         procs.append(proc)
         relays.append(relay)
         logs.append(log)
-    print(f'[colt] started {num_partitions} partition processes '
-          f'({env["OMP_NUM_THREADS"]} thread(s) each), logs in {log_dir}', flush=True)
+    progress(f'started {num_partitions} partition processes ({env["OMP_NUM_THREADS"]} '
+             f'thread(s) each), logs in {log_dir}')
     try:
         while any(p.poll() is None for p in procs):
             failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]

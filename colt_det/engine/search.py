@@ -24,6 +24,7 @@ from .errors import SearchError
 from .final import train_final
 from .lifecycle import stage_checkpoint
 from .methods import METHODS
+from .progress import progress
 from .rounds import run_rounds
 from .safe_load import allow_checkpoint_types
 from .settings import ColtSettings
@@ -137,6 +138,5 @@ class ColtSearch:
                           title=f'{self.s.method.upper()} {self.task.dataset_name(self.cfg)}')
 
     def progress(self, msg: str) -> None:
-        if is_main_process():
-            print(f'[colt] {msg}', flush=True)
+        progress(msg)
 

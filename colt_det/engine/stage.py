@@ -84,6 +84,9 @@ def build_stage_runner(cfg: Config) -> Runner:
     cfg.resume = cfg.load_from is not None
     # unique per Runner: MMEngine keys its loggers and visualizers by this name
     cfg.experiment_name = f'{cfg.experiment_name}_{time.time_ns()}'
+    for hook in cfg.get('custom_hooks', []):  # the stage's seconds include building it
+        if hook.get('type') == 'colt_det.ColtHook':
+            hook['started_at'] = time.time()
     return Runner.from_cfg(cfg)
 
 
