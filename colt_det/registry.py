@@ -25,7 +25,7 @@ def _node(name: str, parent: Registry, locations=()) -> Registry:
 
 HOOKS = _node('hook', root.HOOKS, ['colt_det.engine.hooks'])
 DATASETS = _node('dataset', root.DATASETS, _CLS + _DET)
-MODELS = _node('model', root.MODELS, ['colt_det.cls.models'])
+MODELS = _node('model', root.MODELS, ['colt_det.cls.models', 'colt_det.slim'])
 METRICS = _node('metric', root.METRICS, ['colt_det.cls.models', 'colt_det.det.metrics'])
 # the task-specific half of a search (colt_det.engine.task.Task); filled by cls/ and det/
 TASKS = Registry('colt task', scope='colt_det',

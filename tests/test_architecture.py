@@ -151,3 +151,19 @@ def test_empty_last_checkpoint_resumes_from_the_newest(tmp_path):
     (tmp_path / 'last_checkpoint').write_text('/elsewhere/epoch_9.pth')
     with pytest.raises(FileNotFoundError, match='epoch_9.pth'):
         stage_checkpoint(str(tmp_path))
+
+
+def test_options_added_later_resume_with_their_default(cls_data, tmp_path):
+    """A work dir whose settings record predates an option resumes if the option is default."""
+    import json
+
+    from colt_det.engine.search import ColtSearch, SearchError
+    work = str(tmp_path / 'w')
+    ColtSearch(cls_config(cls_data, work)).prepare()  # settings record + theta0, no training
+    path = osp.join(work, 'colt_settings.json')
+    record = json.load(open(path))
+    del record['granularity']
+    json.dump(record, open(path, 'w'))
+    ColtSearch(cls_config(cls_data, work), resume=True).prepare()
+    with pytest.raises(SearchError, match=r"changed colt settings \['granularity'\]"):
+        ColtSearch(cls_config(cls_data, work, granularity='channel'), resume=True).prepare()

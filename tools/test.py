@@ -1,7 +1,9 @@
-"""Evaluate a trained detector (mask-applied checkpoint or final ticket) on a config's test set.
+"""Evaluate a trained model (mask-applied checkpoint, slim export or final ticket) on a config's
+test set.
 
-Prints VOC mAP@0.5 (11-point and area), per-class AP50 with the dataset's class names, and
-COCO-style AP/AP50/AP75 (pycocotools) computed on the same predictions.
+Detectors: VOC mAP@0.5 (11-point and area), per-class AP50 with the dataset's class names, and
+COCO-style AP/AP50/AP75 (pycocotools) computed on the same predictions. Classifiers: the
+config's test metric (top-1/top-5 accuracy).
 
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json | --out preds.pkl]
@@ -72,18 +74,32 @@ def _main(args) -> int:
         cfg.merge_from_dict(args.cfg_options)
     init_distributed(args.launcher, cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend'))
     configure_launcher(cfg, args.launcher)
-    metrics = evaluate_detector(cfg, args.checkpoint, work_dir=args.work_dir,
-                                coco=not args.no_coco, predictions_out=preds,
-                                show_dir=args.show_dir)
+    if _is_classifier(cfg):
+        if preds or args.show_dir:
+            raise ValueError('--out X.pkl and --show-dir are for detectors: use --out X.json')
+        from colt_det.engine.evaluation import test_checkpoint
+        metrics, _ = test_checkpoint(cfg, args.checkpoint, args.work_dir)
+        text = '\n'.join(f'{k} {v:.4f}' for k, v in metrics.items())
+    else:
+        metrics = evaluate_detector(cfg, args.checkpoint, work_dir=args.work_dir,
+                                    coco=not args.no_coco, predictions_out=preds,
+                                    show_dir=args.show_dir)
+        text = format_metrics(metrics)
     if not is_main_process():
         return 0
-    print(format_metrics(metrics))
+    print(text)
     if metrics_json:
         atomic_write_json(metrics_json, metrics, overwrite=args.force)
         print(f'metrics -> {metrics_json}' + (f', predictions -> {preds}' if preds else ''))
     if args.show_dir:
         print(f'detections drawn -> {args.show_dir}')
     return 0
+
+
+def _is_classifier(cfg) -> bool:
+    """A colt_det classification config (its test metric is top-k accuracy)."""
+    evaluator = cfg.get('test_evaluator') or {}
+    return isinstance(evaluator, dict) and evaluator.get('type', '').endswith('TopKAccuracy')
 
 
 if __name__ == '__main__':

@@ -3,17 +3,13 @@
 One test pass produces the predictions; every metric is computed on those same predictions.
 """
 import copy
-import os
 import os.path as osp
-import pickle
-import tempfile
 from typing import Dict, Optional
 
 from mmengine.config import Config
 
 from ..core import PrunableSpec, sparsity
-from ..core.ticket import check_safetensors_header
-from ..engine.state import checkpoint_from_ticket
+from ..engine.evaluation import test_checkpoint
 from .task import leaf_dataset_cfgs
 
 
@@ -46,56 +42,25 @@ def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = No
         COCO ``coco/bbox_mAP``, ``coco/bbox_mAP_50``, ``coco/bbox_mAP_75`` and the sparsity of
         the prunable weights (``sparsity``).
     """
-    with tempfile.TemporaryDirectory(prefix='colt_eval_') as tmp:
-        if checkpoint.endswith('.safetensors'):
-            check_safetensors_header(checkpoint)
-            checkpoint = checkpoint_from_ticket(checkpoint, osp.join(tmp, 'ticket.pth'))
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint {checkpoint} not found: pass final_masked.pth '
-                                    f'or tickets/final.safetensors of a finished run')
-        return _evaluate(cfg, checkpoint, work_dir or tmp, coco, predictions_out, show_dir)
-
-
-def _evaluate(cfg: Config, checkpoint: str, work_dir: str, coco: bool,
-              predictions_out: Optional[str], show_dir: Optional[str]) -> Dict[str, float]:
-    from mmengine.runner import Runner
-
-    from ..engine.lifecycle import release_runner, without_code_formatting
-    cfg = without_code_formatting(copy.deepcopy(cfg))
-    colt = cfg.pop('colt', {}) or {}
-    cfg.work_dir = work_dir
-    cfg.load_from = checkpoint
-    cfg.resume = False
-    cfg.experiment_name = f'eval_{os.getpid()}_{id(cfg)}'
+    cfg = copy.deepcopy(cfg)
     for ds in leaf_dataset_cfgs(cfg.test_dataloader.dataset):
         _add_instances_to_meta(ds.get('pipeline'))
-    evaluators = [dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='11points', classwise=True,
-                       prefix='voc07'),
-                  dict(type='colt_det.ColtVOCMetric', metric='mAP', eval_mode='area', prefix='voc_area')]
+    voc = dict(type='colt_det.ColtVOCMetric', metric='mAP')
+    evaluators = [dict(voc, eval_mode='11points', classwise=True, prefix='voc07'),
+                  dict(voc, eval_mode='area', prefix='voc_area')]
     if coco:
         evaluators.append(dict(type='CocoMetric', metric='bbox', ann_file=None, prefix='coco'))
     if predictions_out:
         evaluators.append(dict(type='DumpDetResults', out_file_path=predictions_out))
     cfg.test_evaluator = evaluators
-    cfg.custom_hooks = []
     if show_dir:
         cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=True,
                                                test_out_dir=osp.abspath(show_dir))
-    runner = Runner.from_cfg(cfg)
-    try:
-        metrics = dict(runner.test())
-    except pickle.UnpicklingError:
-        raise ValueError(f'checkpoint {checkpoint} holds objects that are not plain weights '
-                         f'and was not loaded (unpickling can run code): use a checkpoint '
-                         f'colt_det or mmdet wrote, or a .safetensors ticket') from None
-    finally:
-        release_runner(runner)
-    spec = PrunableSpec.from_cfg(colt.get('prunable'))
-    model = runner.model
-    names = spec.select(model)
+    metrics, model = test_checkpoint(cfg, checkpoint, work_dir)
+    names = PrunableSpec.from_cfg(cfg.get('colt', {}).get('prunable')).select(model)
     params = dict(model.named_parameters())
     metrics['sparsity'] = sparsity({n: params[n].detach() != 0 for n in names}).overall
-    return {k: float(v) for k, v in metrics.items()}
+    return metrics
 
 
 def format_metrics(metrics: Dict[str, float]) -> str:

@@ -11,9 +11,11 @@ from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broa
                     load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
                     sparsity)
 from ..core.apply import unwrap
+from ..core.channels import channel_param_names, channel_prune
 from ..registry import HOOKS
 from .faults import crash_point
 from .progress import progress
+from .prunable import channel_groups
 from .state import load_state, save_state
 
 
@@ -41,6 +43,11 @@ class ColtHook(Hook):
         theta0 (str, optional): safetensors state to rewind to before training.
         prune_ratio (float, optional): fraction to prune after training; None: do not prune.
         prune_scope (str): ``'global'`` or ``'layer'`` magnitude pruning.
+        granularity (str): ``'weight'`` (unstructured, ``prunable`` selects the weights) or
+            ``'channel'`` (inner channels of ``model.backbone``, see
+            :mod:`colt_det.core.channels`).
+        channel_score (str): channels: ``'l1'`` or ``'l1_bn'`` (see
+            :func:`~colt_det.core.channels.channel_prune`).
         out_mask (str, optional): where to write the pruned mask.
         out_result (str, optional): where to write the stage's record: ``metrics`` (last
             validation), ``test_metrics``, ``sparsity``, ``iters``, then ``seconds`` (wall time
@@ -69,6 +76,8 @@ class ColtHook(Hook):
                  theta0: Optional[str] = None,
                  prune_ratio: Optional[float] = None,
                  prune_scope: str = 'global',
+                 granularity: str = 'weight',
+                 channel_score: str = 'l1',
                  out_mask: Optional[str] = None,
                  out_result: Optional[str] = None,
                  out_state: Optional[str] = None,
@@ -82,6 +91,9 @@ class ColtHook(Hook):
         self.theta0_path = theta0
         self.prune_ratio = prune_ratio
         self.prune_scope = prune_scope
+        self.granularity = granularity
+        self.channel_score = channel_score
+        self.groups = None
         self.out_mask = out_mask
         self.out_result = out_result
         self.out_state = out_state
@@ -101,7 +113,10 @@ class ColtHook(Hook):
 
     def _prepare(self, runner) -> None:
         model = unwrap(runner.model)
-        names = self.spec.select(model)
+        if self.granularity == 'channel':
+            self.groups = channel_groups(model)
+        names = (channel_param_names(self.groups) if self.groups is not None
+                 else self.spec.select(model))
         if self.mask_path:
             self.mask = load_mask(self.mask_path)
             missing = sorted(set(names) - set(self.mask))
@@ -200,8 +215,7 @@ class ColtHook(Hook):
             new_mask = self.mask
             if runner.rank == 0:
                 params = dict(model.named_parameters())
-                new_mask = magnitude_prune({n: params[n] for n in self.mask}, self.mask,
-                                           self.prune_ratio, self.prune_scope)
+                new_mask = self._prune(params)
             new_mask = broadcast_mask(new_mask)
             if runner.rank == 0 and not osp.exists(self.out_mask):
                 save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.prune_ratio))
@@ -213,6 +227,13 @@ class ColtHook(Hook):
         self._write_result(runner, seconds=time.time() - self.started_at,
                            train_samples=_samples_seen(runner),
                            **({'partition_stats': stats} if stats else {}))
+
+    def _prune(self, params: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        if self.groups is not None:
+            return channel_prune(params, self.mask, self.groups, self.prune_ratio,
+                                 self.prune_scope, self.channel_score)
+        return magnitude_prune({n: params[n] for n in self.mask}, self.mask, self.prune_ratio,
+                               self.prune_scope)
 
     def _write_result(self, runner, **extra) -> None:
         if self.out_result and runner.rank == 0:

@@ -10,10 +10,28 @@ a process that still runs the old loaders' queue threads is what made stages sta
 """
 import gc
 import glob
+import logging
 import os.path as osp
 from typing import Optional
 
 from torch.utils.data import DataLoader
+
+
+def build_quiet_runner(cfg):
+    """``Runner.from_cfg(cfg)`` whose log file gets ``cfg.log_level`` and console only warnings.
+
+    A search runs many Runners: their environment reports, config dumps and training logs go to
+    each stage's MMEngine log file (``<stage>/<timestamp>/<timestamp>.log``), while the console
+    shows the search's ``[colt]`` progress lines.
+    """
+    from mmengine.runner import Runner
+    level = cfg.get('log_level', 'INFO')
+    cfg.log_level = 'WARNING'  # the Runner's set-up logs (console and file)
+    runner = Runner.from_cfg(cfg)
+    for handler in runner.logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.setLevel(level)  # from here on: training/validation logs in the file
+    return runner
 
 
 def release_runner(runner) -> None:

@@ -124,7 +124,8 @@ class ColtSearch:
                     classes=list(self.classes), method=s.method,
                     partition_scheme=s.partition_scheme, partitions=self.groups,
                     num_partitions=len(self.groups), prune_ratio=s.prune_ratio,
-                    prune_scope=s.prune_scope, seed=s.seed, toolkit_version=__version__, **extra)
+                    prune_scope=s.prune_scope, granularity=s.granularity, seed=s.seed,
+                    toolkit_version=__version__, **extra)
 
     def summary(self, rounds: List[dict], final: Optional[dict]) -> dict:
         s = self.s

@@ -23,6 +23,9 @@ class ColtSettings:
     partition_groups: Optional[list] = None
     prune_ratio: float = 0.2
     prune_scope: str = 'global'  # 'global' | 'layer'
+    # 'weight': unstructured; 'channel': whole inner channels of model.backbone (deployable)
+    granularity: str = 'weight'
+    channel_score: str = 'l1'  # channels: 'l1' (filter mean |w|) | 'l1_bn' (x BN |gamma|)
     target_sparsity: float = 0.8
     max_rounds: int = 30
     min_keep: Optional[int] = None  # keep a weight kept by >= k partitions (None: all N)
@@ -76,6 +79,13 @@ class ColtSettings:
         _check_int('seed', self.seed, 0)
         _check_int('progress_interval', self.progress_interval, 0)
         _check_choice('prune_scope', self.prune_scope, ('global', 'layer'))
+        _check_choice('granularity', self.granularity, ('weight', 'channel'))
+        _check_choice('channel_score', self.channel_score, ('l1', 'l1_bn'))
+        if self.granularity == 'channel' and (self.method not in ('colt', 'imp', 'dense')
+                                              or self.init_ticket or self.random_from):
+            raise ValueError(f"colt.granularity='channel' works with method 'colt', 'imp' or "
+                             f"'dense' and no init_ticket/random_from (got method="
+                             f"{self.method!r}): use granularity='weight' for the others")
         _check_choice('partition_scheme', self.partition_scheme,
                       ('contiguous', 'random', 'explicit'))
         _check_choice('partition_policy', self.partition_policy, ('ignore', 'drop', 'exclusive'))

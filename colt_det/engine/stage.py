@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from .lifecycle import release_runner, stage_checkpoint, without_code_formatting
+from .lifecycle import (build_quiet_runner, release_runner, stage_checkpoint,
+                        without_code_formatting)
 from .tasks import Task
 from .workdir import WorkDir
 
@@ -68,6 +69,7 @@ def stage_cfg(cfg: Config, settings: 'ColtSettings', work: WorkDir, task: Task,
                 theta0=work.theta_init if rewind else work.theta0,
                 out_state=work.theta0 if rewind else None,
                 prune_ratio=s.prune_ratio if stage.prune else None, prune_scope=s.prune_scope,
+                granularity=s.granularity, channel_score=s.channel_score,
                 out_mask=osp.join(stage.dir, 'mask.safetensors') if stage.prune else None,
                 out_result=osp.join(stage.dir, 'result.json'),
                 progress_interval=s.progress_interval, seed=s.seed,
@@ -87,7 +89,7 @@ def build_stage_runner(cfg: Config) -> Runner:
     for hook in cfg.get('custom_hooks', []):  # the stage's seconds include building it
         if hook.get('type') == 'colt_det.ColtHook':
             hook['started_at'] = time.time()
-    return Runner.from_cfg(cfg)
+    return build_quiet_runner(cfg)
 
 
 def train_stage(cfg: Config, then=None) -> None:

@@ -13,6 +13,7 @@ from ..core import atomic_write_json
 from .distributed import agree
 from .errors import SearchError
 from .faults import crash_point
+from .prunable import prunable_names
 from .theta0 import map_init_ticket
 from .workdir import check_writable, read_json
 
@@ -38,7 +39,7 @@ def preflight(search) -> None:
     s = search.s
     check_writable(search.work.root)
     model = search.task.build_model(search.cfg)
-    prunable = s.spec.select(model)
+    prunable = prunable_names(model, s.spec, s.granularity)
     params = [n for n, _ in model.named_parameters()]
     unused = [p for p in s.spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
     if unused:
@@ -89,7 +90,10 @@ def record_settings(search) -> None:
         barrier()
         return
     started = read_json(work.settings)
-    changed = sorted(k for k in set(started) | set(current) if started.get(k) != current.get(k))
+    # an option added after the search started counts with its default value
+    defaults = json.loads(json.dumps(type(search.s)().record()))
+    changed = sorted(k for k in set(started) | set(current)
+                     if started.get(k, defaults.get(k)) != current.get(k))
     if changed:
         raise SearchError(f'--resume with changed colt settings {changed} (was '
                           f'{[started.get(k) for k in changed]}): restore them or use a new '

@@ -15,6 +15,7 @@ from .distributed import agree
 from .errors import SearchError
 from .faults import crash_point
 from .state import save_state
+from .tasks import quiet_mmengine
 
 
 def make_theta0(search) -> None:
@@ -28,7 +29,8 @@ def make_theta0(search) -> None:
         set_random_seed(s.seed, deterministic=False)
         model = search.task.build_model(search.cfg)
         if hasattr(model, 'init_weights'):
-            model.init_weights()
+            with quiet_mmengine():
+                model.init_weights()
         if s.init_ticket:
             apply_init_ticket(search, model)
         save_state(work.theta_init, model)

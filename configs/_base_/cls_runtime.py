@@ -9,8 +9,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-# MMEngine's own INFO/WARNING chatter (config dumps, deprecations) off; [colt] lines show progress
-log_level = 'ERROR'
+# MMEngine's logs of every search stage go to its log file (<stage>/<timestamp>/*.log) at this
+# level; the console shows warnings and the search's [colt] progress lines
+log_level = 'INFO'
 log_processor = dict(by_epoch=True)
 val_evaluator = dict(type='TopKAccuracy')
 test_evaluator = val_evaluator

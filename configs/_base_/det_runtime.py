@@ -13,7 +13,8 @@ default_hooks = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
-# MMEngine's own INFO/WARNING chatter (config dumps, deprecations) off; [colt] lines show progress
-log_level = 'ERROR'
+# MMEngine's logs of every search stage go to its log file (<stage>/<timestamp>/*.log) at this
+# level; the console shows warnings and the search's [colt] progress lines
+log_level = 'INFO'
 load_from = None
 resume = False

@@ -1,0 +1,183 @@
+"""Channel (structured) tickets: whole output channels pruned, still masks keyed by param name.
+
+A *channel group* is a set of output channels that must be kept or pruned together: the output
+channels of a conv (its weight rows and bias), the affine parameters of the BatchNorm that
+follows it, and the input channels of the convs that read them. Masking a channel zeroes the
+conv rows and the BN weight *and bias*, so the channel is exactly zero after the BN and the
+network computes the same function without it: :mod:`colt_det.slim` then removes it for real.
+
+Groups are found with torch-pruning's dependency graph. Only groups without residual coupling
+are used (no element-wise add/concatenation in the group) and whose channels are read by a conv
+or linear layer inside the module (not returned as one of its outputs): pruning them never
+changes the module's output shapes, so the neck/head of a detector or classifier stay as they
+are. In a ResNet these are the inner channels of every block.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .masks import Mask
+
+
+@dataclass
+class ChannelGroup:
+    """Coupled channels of one layer.
+
+    Args:
+        producers (List[str]): parameters whose dim 0 are these channels (conv weight/bias,
+            BN weight/bias); they are masked.
+        scored (List[str]): the conv weights whose rows' L1 norms score the channels.
+        consumers (List[str]): conv/linear weights whose dim 1 reads these channels (removed
+            by slimming, never masked: they multiply zeros).
+        buffers (List[str]): BN running statistics of these channels (slimming only).
+        channels (int): the number of channels.
+    """
+
+    producers: List[str]
+    scored: List[str]
+    consumers: List[str] = field(default_factory=list)
+    buffers: List[str] = field(default_factory=list)
+    channels: int = 0
+
+
+def find_channel_groups(module: nn.Module, example_input: torch.Tensor,
+                        prefix: str = '') -> List[ChannelGroup]:
+    """The prunable channel groups of ``module`` (names prefixed with ``prefix``).
+
+    Uses torch-pruning's dependency graph on one forward pass of ``example_input``.
+    """
+    import torch_pruning as tp
+
+    was_training = module.training
+    module.eval()
+    try:
+        graph = tp.DependencyGraph().build_dependency(module, example_inputs=example_input)
+        names = {m: n for n, m in module.named_modules()}
+        groups = [_as_channel_group(g, names, prefix) for g in graph.get_all_groups(
+            root_module_types=[nn.Conv2d])]
+    finally:
+        module.train(was_training)
+    return [g for g in groups if g is not None]
+
+
+def _as_channel_group(group, names: Dict[nn.Module, str], prefix: str):
+    producers, scored, consumers, buffers, channels = [], [], [], [], 0
+    for dep, idxs in group.items:
+        target = dep.target.module
+        handler = getattr(dep.handler, '__name__', str(dep.handler))
+        if target not in names:  # an operation (add, concat, relu, pooling, ...)
+            if any(op in str(dep.target) for op in ('AddBackward', 'CatBackward', 'Sub')):
+                return None  # residual / concatenation coupling: not an inner group
+            continue
+        name = prefix + names[target]
+        if isinstance(target, (nn.Conv2d, nn.Linear)) and 'in_channels' in handler:
+            consumers.append(f'{name}.weight')
+        elif isinstance(target, nn.Conv2d) and 'out_channels' in handler:
+            if target.groups != 1:
+                return None  # depth-wise convs couple input and output channels
+            producers.append(f'{name}.weight')
+            scored.append(f'{name}.weight')
+            if target.bias is not None:
+                producers.append(f'{name}.bias')
+            channels = target.out_channels
+        elif isinstance(target, nn.modules.batchnorm._BatchNorm) and target.affine:
+            producers += [f'{name}.weight', f'{name}.bias']
+            buffers += [f'{name}.running_mean', f'{name}.running_var']
+        else:
+            return None  # a layer type slimming does not handle
+    if not scored or not consumers:
+        return None  # channels leave the module (an output) or are not read by a layer
+    return ChannelGroup(sorted(set(producers)), scored, consumers, buffers, channels)
+
+
+def channel_param_names(groups: Sequence[ChannelGroup]) -> List[str]:
+    """The parameters a channel mask covers (every group's producers)."""
+    return [n for g in groups for n in g.producers]
+
+
+def channel_keep(mask: Mask, group: ChannelGroup) -> torch.Tensor:
+    """The bool vector of the group's kept channels in ``mask``."""
+    return mask[group.scored[0]].flatten(1).any(1)
+
+
+def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
+                  groups: Sequence[ChannelGroup], ratio: float,
+                  scope: str = 'layer', score: str = 'l1') -> Mask:
+    """Prune ``ratio`` of the still-kept channels, ranked by the L1 norm of their filters.
+
+    Args:
+        weights (Mapping[str, Tensor]): current values (at least the groups' scored weights).
+        mask (Mask): the current channel mask (keys: :func:`channel_param_names`).
+        groups (Sequence[ChannelGroup]): the channel groups.
+        ratio (float): fraction of the kept channels to remove, in (0, 1).
+        scope (str): ``'layer'``: every group loses ``ratio`` of its channels; ``'global'``:
+            channels of all groups ranked together by their filters' mean absolute value.
+        score (str): ``'l1'``: the filters' mean |w|; ``'l1_bn'``: times the |gamma| of the
+            BatchNorm that follows (a channel the BN scales down matters less).
+
+    Returns:
+        Mask: a new channel mask; every group keeps at least one channel.
+    """
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f'prune_ratio must be in (0, 1), got {ratio}')
+    if score not in ('l1', 'l1_bn'):
+        raise ValueError(f"channel score must be 'l1' or 'l1_bn', got {score!r}")
+    keeps = [channel_keep(mask, g) for g in groups]
+    scores = [_scores(weights, g, score == 'l1_bn') for g in groups]
+    if scope == 'layer':
+        new = [_drop_lowest(s, k, round(ratio * int(k.sum()))) for s, k in zip(scores, keeps)]
+    elif scope == 'global':
+        flat_s, flat_k = torch.cat(scores), torch.cat(keeps)
+        flat = _drop_lowest(flat_s, flat_k, round(ratio * int(flat_k.sum())))
+        new = list(torch.split(flat, [len(k) for k in keeps]))
+        for i, (k_new, k_old, s) in enumerate(zip(new, keeps, scores)):
+            if not k_new.any():  # never cut a layer: keep its best channel
+                k_new[torch.where(k_old, s, torch.full_like(s, -1.0)).argmax()] = True
+    else:
+        raise ValueError(f"prune scope must be 'global' or 'layer', got {scope!r}")
+    return channel_mask(mask, groups, new)
+
+
+def channel_mask(like: Mask, groups: Sequence[ChannelGroup],
+                 keeps: Sequence[torch.Tensor]) -> Mask:
+    """A mask with the shapes of ``like`` keeping channel ``c`` of group ``i`` iff keeps[i][c]."""
+    out = {}
+    for g, keep in zip(groups, keeps):
+        for name in g.producers:
+            shape = like[name].shape
+            out[name] = keep.view(-1, *([1] * (len(shape) - 1))).expand(shape).clone()
+    return out
+
+
+def ones_channel_mask(params: Mapping[str, torch.Tensor],
+                      groups: Sequence[ChannelGroup]) -> Mask:
+    """Every channel kept."""
+    return {n: torch.ones_like(params[n], dtype=torch.bool, device='cpu')
+            for n in channel_param_names(groups)}
+
+
+def _scores(weights: Mapping[str, torch.Tensor], group: ChannelGroup,
+            with_bn: bool = False) -> torch.Tensor:
+    """Mean |w| of each channel's filters (L1 norm / filter size: comparable across layers),
+    times the BN's |gamma| with ``with_bn``."""
+    s = sum(weights[n].detach().float().cpu().abs().flatten(1).mean(1) for n in group.scored)
+    if with_bn:
+        for n in group.producers:
+            if n not in group.scored and n.endswith('.weight'):  # the BN's gamma
+                s = s * weights[n].detach().float().cpu().abs()
+    return s
+
+
+def _drop_lowest(scores: torch.Tensor, keep: torch.Tensor, k: int) -> torch.Tensor:
+    """``keep`` without its ``k`` lowest-scoring kept entries (at least one stays)."""
+    k = min(k, int(keep.sum()) - 1)
+    out = keep.clone()
+    if k <= 0:
+        return out
+    ranked = torch.where(keep, scores, torch.full_like(scores, float('inf')))
+    # stable order: ties broken by position, so the result is deterministic
+    order = torch.sort(ranked, stable=True).indices
+    out[order[:k]] = False
+    return out

@@ -1,0 +1,34 @@
+"""Which parameters a search masks: a weight mask (``colt.prunable``) or channel groups."""
+from typing import List
+
+import torch
+from torch import nn
+
+from ..core import PrunableSpec
+from ..core.apply import unwrap
+from ..core.channels import ChannelGroup, channel_param_names, find_channel_groups
+
+# the input a backbone's channel graph is traced with (any size its strides divide works)
+TRACE_SHAPE = (1, 3, 64, 64)
+
+
+def channel_groups(model: nn.Module) -> List[ChannelGroup]:
+    """The channel groups of ``model.backbone`` (names as in ``model``)."""
+    backbone = getattr(unwrap(model), 'backbone', None)
+    if backbone is None:
+        raise ValueError("colt.granularity='channel' prunes model.backbone, and this model "
+                         "has none: use granularity='weight'")
+    device = next(backbone.parameters()).device
+    groups = find_channel_groups(backbone, torch.randn(TRACE_SHAPE, device=device), 'backbone.')
+    if not groups:
+        raise ValueError('model.backbone has no channel group that can be pruned alone (every '
+                         "channel is tied to a residual sum or an output): use "
+                         "granularity='weight'")
+    return groups
+
+
+def prunable_names(model: nn.Module, spec: PrunableSpec, granularity: str) -> List[str]:
+    """The parameter names the masks of a search cover."""
+    if granularity == 'channel':
+        return channel_param_names(channel_groups(model))
+    return spec.select(unwrap(model))

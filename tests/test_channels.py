@@ -1,0 +1,224 @@
+"""Channel tickets: coupled-channel groups, structured pruning, slim export equal to the mask."""
+import os.path as osp
+
+import pytest
+import torch
+from conftest import ROOT, cls_config, det_config, load_tool
+
+from colt_det.core import apply_mask, load_ticket, save_ticket, state_of
+from colt_det.core.channels import (channel_keep, channel_mask, channel_param_names,
+                                    channel_prune, find_channel_groups, ones_channel_mask)
+
+TRACE = torch.randn(1, 3, 64, 64)
+
+
+def _resnet18():
+    from mmdet.models.backbones import ResNet
+    return ResNet(depth=18)
+
+
+def test_groups_are_the_inner_channels_of_every_block():
+    from colt_det.cls.models import SmallConvNet
+    groups = find_channel_groups(_resnet18(), TRACE, 'backbone.')
+    assert [g.scored for g in groups] == [[f'backbone.layer{s}.{b}.conv1.weight']
+                                          for s in (1, 2, 3, 4) for b in (0, 1)]
+    g = groups[0]
+    assert g.producers == ['backbone.layer1.0.bn1.bias', 'backbone.layer1.0.bn1.weight',
+                           'backbone.layer1.0.conv1.weight']
+    assert g.consumers == ['backbone.layer1.0.conv2.weight'] and g.channels == 64
+    # a plain conv stack: every conv but the last, whose channels leave the backbone
+    net = SmallConvNet(widths=(8, 16, 16, 16))
+    convs = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    assert sorted(g.scored[0] for g in find_channel_groups(net, TRACE)) == \
+        sorted(f'{n}.weight' for n in convs[:-1])
+
+
+def test_channel_prune_is_structured_nested_and_deterministic():
+    net = _resnet18()
+    groups = find_channel_groups(net, TRACE)
+    params = dict(net.named_parameters())
+    mask = ones_channel_mask(params, groups)
+    assert sorted(mask) == sorted(channel_param_names(groups))
+    half = channel_prune(params, mask, groups, 0.5, 'layer')
+    assert [int(channel_keep(half, g).sum()) for g in groups] == [g.channels // 2 for g in groups]
+    for g in groups:  # a pruned channel is pruned in every producer, row by row
+        keep = channel_keep(half, g)
+        for n in g.producers:
+            rows = half[n].flatten(1) if half[n].dim() > 1 else half[n][:, None]
+            assert torch.equal(rows.all(1), keep) and torch.equal(rows.any(1), keep)
+        # the kept channels are the filters with the largest L1 norms
+        l1 = params[g.scored[0]].detach().abs().flatten(1).sum(1)
+        assert l1[keep].min() >= l1[~keep].max()
+    again = channel_prune(params, half, groups, 0.5, 'global')
+    assert all(torch.equal(again[n] & half[n], again[n]) for n in half)  # nested
+    assert all(channel_keep(again, g).any() for g in groups)  # no layer cut
+    assert all(torch.equal(a, b) for a, b in zip(
+        channel_prune(params, half, groups, 0.5, 'global').values(), again.values()))
+    # 'l1_bn': a channel its BN scales to nothing goes first, whatever its filter norm
+    g0 = groups[0]
+    bn = [n for n in g0.producers if n.endswith('bn1.weight')][0]
+    strongest = int(params[g0.scored[0]].detach().abs().flatten(1).sum(1).argmax())
+    with torch.no_grad():
+        params[bn][strongest] = 1e-6
+    assert channel_keep(channel_prune(params, mask, groups, 0.5), g0)[strongest]
+    assert not channel_keep(channel_prune(params, mask, groups, 0.5, score='l1_bn'),
+                            g0)[strongest]
+
+
+def test_intersection_of_channel_masks_is_a_channel_mask():
+    from colt_det.core import intersect
+    net = _resnet18()
+    groups = find_channel_groups(net, TRACE)
+    like = ones_channel_mask(dict(net.named_parameters()), groups)
+    g = torch.Generator().manual_seed(0)
+    a, b = (channel_mask(like, groups, [torch.rand(x.channels, generator=g) > 0.3
+                                        for x in groups]) for _ in range(2))
+    both = intersect([a, b])
+    for x in groups:
+        assert torch.equal(channel_keep(both, x), channel_keep(a, x) & channel_keep(b, x))
+
+
+def _fake_channel_ticket(model, groups, path, seed=0):
+    """A final channel ticket of ``model``: random channels pruned, masked trained values."""
+    g = torch.Generator().manual_seed(seed)
+    like = ones_channel_mask(dict(model.named_parameters()), groups)
+    mask = channel_mask(like, groups, [torch.rand(x.channels, generator=g) > 0.5
+                                       for x in groups])
+    with torch.no_grad():  # BN statistics that are not the defaults, so slimming must keep them
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5, generator=g)
+                m.running_var.uniform_(0.5, 1.5, generator=g)
+    apply_mask(model, mask)
+    trained = state_of(model)
+    save_ticket(path, mask, trained, trained=trained,
+                dense={k: v for k, v in trained.items() if k not in mask},
+                meta=dict(arch='test', granularity='channel'))
+    return mask
+
+
+def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path):
+    """export --slim: fewer parameters and FLOPs-bearing channels, the same features."""
+    from mmengine.runner import load_checkpoint
+
+    from colt_det.engine.prunable import channel_groups
+    from colt_det.engine.tasks import get_task
+    cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel')
+    task = get_task('det')
+    model = task.build_model(cfg)
+    groups = channel_groups(model)
+    ticket = str(tmp_path / 'final.safetensors')
+    _fake_channel_ticket(model, groups, ticket)
+    config = str(tmp_path / 'search.py')
+    cfg.dump(config)
+    export = load_tool('export_ticket')
+    assert export.main([ticket, str(tmp_path / 'slim'), '--slim', config]) == 0
+    slim = task.build_model(__import__('mmengine').config.Config.fromfile(
+        str(tmp_path / 'slim.py')))
+    load_checkpoint(slim, str(tmp_path / 'slim.pth'), map_location='cpu', strict=True)
+    model.eval()
+    slim.eval()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        want, got = model.extract_feat(x), slim.extract_feat(x)
+    # tolerance: float32 sums over fewer (non-zero) terms in another order
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(want, got))
+    n_full = sum(p.numel() for p in model.parameters())
+    n_slim = sum(p.numel() for p in slim.parameters())
+    removed = sum(int((~channel_keep(load_ticket(ticket).masks, g)).sum()) for g in groups)
+    assert removed > 0 and n_slim < n_full
+    # the slim model is evaluated by tools/test.py like any detector
+    test = load_tool('test')
+    out = tmp_path / 'metrics.json'
+    assert test.main([str(tmp_path / 'slim.py'), str(tmp_path / 'slim.pth'), '--out',
+                      str(out), '--no-coco']) == 0
+    assert out.exists()
+    # never overwritten; a weight (unstructured) ticket cannot be slimmed
+    assert export.main([ticket, str(tmp_path / 'slim'), '--slim', config]) == 1
+
+
+def test_weight_ticket_cannot_be_slimmed(cls_data, tmp_path, capsys):
+    from colt_det.engine.tasks import get_task
+    cfg = cls_config(cls_data, str(tmp_path / 'w'))
+    model = get_task('cls').build_model(cfg)
+    trained = state_of(model)
+    names = [n for n in trained if n.endswith('conv.weight') or n.startswith('backbone.')]
+    mask = {n: torch.ones_like(trained[n], dtype=torch.bool) for n in names
+            if trained[n].dim() == 4}
+    ticket = str(tmp_path / 't.safetensors')
+    save_ticket(ticket, mask, trained, trained=trained, meta=dict(arch='x'))
+    config = str(tmp_path / 'c.py')
+    cfg.dump(config)
+    capsys.readouterr()
+    assert load_tool('export_ticket').main([ticket, str(tmp_path / 's'), '--slim', config]) == 1
+    assert 'not a channel ticket' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('method', ['colt', 'imp'])
+def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method):
+    """Channel COLT/IMP end to end: search, final training, slim export, same predictions."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from colt_det.engine.search import ColtSearch
+    from colt_det.engine.state import checkpoint_from_ticket
+    from colt_det.engine.tasks import get_task
+    work = str(tmp_path / 'w')
+    cfg = cls_config(cls_data, work, granularity='channel', prune_scope='layer',
+                     target_sparsity=0.6, progress_interval=0, method=method,
+                     num_partitions=2 if method == 'colt' else 1)
+    summary = ColtSearch(cfg).run()
+    ticket = load_ticket(osp.join(work, 'tickets', 'final.safetensors'))
+    assert ticket.meta['granularity'] == 'channel'
+    assert summary['rounds'][-1]['sparsity'] >= 0.6
+    for n, m in ticket.masks.items():  # structured: whole rows
+        rows = m.flatten(1) if m.dim() > 1 else m[:, None]
+        assert torch.equal(rows.all(1), rows.any(1))
+    config = str(tmp_path / 'search.py')
+    cfg.dump(config)
+    assert load_tool('export_ticket').main([osp.join(work, 'tickets', 'final.safetensors'),
+                                            str(tmp_path / 'slim'), '--slim', config]) == 0
+    task = get_task('cls')
+    slim = task.build_model(Config.fromfile(str(tmp_path / 'slim.py')))
+    load_checkpoint(slim, str(tmp_path / 'slim.pth'), strict=True)
+    masked = task.build_model(cfg)
+    load_checkpoint(masked, checkpoint_from_ticket(osp.join(work, 'tickets',
+                                                            'final.safetensors'),
+                                                   str(tmp_path / 'm.pth')), strict=True)
+    slim.eval()
+    masked.eval()
+    x = torch.randn(8, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(slim(x, mode='tensor'), masked(x, mode='tensor'), atol=1e-5)
+    assert sum(p.numel() for p in slim.parameters()) < \
+        0.7 * sum(p.numel() for p in masked.parameters())
+    # tools/test.py: the slim model scores what the ticket scores
+    import json
+    test = load_tool('test')
+    for name, ckpt in (('slim', str(tmp_path / 'slim.pth')),
+                       ('ticket', osp.join(work, 'tickets', 'final.safetensors'))):
+        assert test.main([str(tmp_path / 'slim.py') if name == 'slim' else config, ckpt,
+                          '--out', str(tmp_path / f'{name}.json')]) == 0
+    scores = [json.load(open(tmp_path / f'{n}.json'))['accuracy/top1'] for n in ('slim', 'ticket')]
+    assert scores[0] == scores[1] == pytest.approx(summary['final']['metric'])
+
+
+@pytest.mark.parametrize('colt,message', [
+    (dict(granularity='channel', method='random', random_from='x.safetensors'),
+     "granularity='channel' works with method"),
+    (dict(granularity='block'), "colt.granularity must be one of ['weight', 'channel']"),
+])
+def test_channel_settings_errors(cls_data, tmp_path, colt, message):
+    from colt_det.engine.search import ColtSearch
+    with pytest.raises(ValueError, match=message.replace('[', r'\[').replace(']', r'\]')):
+        ColtSearch(cls_config(cls_data, str(tmp_path), **colt))
+
+
+def test_channel_configs_parse():
+    from mmengine.config import Config
+
+    from colt_det.engine.settings import ColtSettings
+    for name in ('channel_colt_faster_rcnn_demo', 'channel_imp_faster_rcnn_demo',
+                 'channel_colt_smallconv_demo', 'channel_imp_smallconv_demo'):
+        s = ColtSettings.from_cfg(Config.fromfile(osp.join(ROOT, 'configs', f'{name}.py')).colt)
+        assert s.granularity == 'channel'
