@@ -91,13 +91,16 @@ def _background(rng: random.Random, w: int, h: int) -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(1.5))
 
 
-def _voc_xml(name: str, w: int, h: int, objects) -> str:
+def voc_xml(name: str, w: int, h: int, objects) -> str:
+    """A VOC annotation; ``objects``: ``(class, (x0, y0, x1, y1)[, truncated, difficult])``
+    with 0-based pixel boxes (written 1-based, as VOC does)."""
     objs = ''.join(
-        f'  <object>\n    <name>{cls}</name>\n    <pose>Unspecified</pose>\n'
-        f'    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n'
-        f'      <xmin>{x0 + 1}</xmin>\n      <ymin>{y0 + 1}</ymin>\n'
-        f'      <xmax>{x1}</xmax>\n      <ymax>{y1}</ymax>\n    </bndbox>\n  </object>\n'
-        for cls, (x0, y0, x1, y1) in objects)
+        f'  <object>\n    <name>{o[0]}</name>\n    <pose>Unspecified</pose>\n'
+        f'    <truncated>{o[2] if len(o) > 2 else 0}</truncated>\n'
+        f'    <difficult>{o[3] if len(o) > 3 else 0}</difficult>\n    <bndbox>\n'
+        f'      <xmin>{o[1][0] + 1}</xmin>\n      <ymin>{o[1][1] + 1}</ymin>\n'
+        f'      <xmax>{o[1][2]}</xmax>\n      <ymax>{o[1][3]}</ymax>\n    </bndbox>\n'
+        f'  </object>\n' for o in objects)
     return (f'<annotation>\n  <folder>VOC2007</folder>\n  <filename>{name}.jpg</filename>\n'
             f'  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n'
             f'    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n{objs}</annotation>\n')
@@ -138,7 +141,7 @@ def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=9
             objects.append((cls, _tight_box(cls, box)))
         img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=95)
         with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
-            f.write(_voc_xml(name, width, height, objects))
+            f.write(voc_xml(name, width, height, objects))
         splits['trainval' if idx < num_train else 'test'].append(name)
     for split, names in splits.items():
         with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
@@ -182,6 +185,12 @@ def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
         marker = osp.join(data_root, 'voc', '.done')
         if not osp.exists(marker):
             make_voc(osp.join(data_root, 'voc'))
+            open(marker, 'w').close()
+    if kind == 'det_hard':
+        marker = osp.join(data_root, 'voc_hard', '.done')
+        if not osp.exists(marker):
+            from .hard_voc import make_hard_voc
+            make_hard_voc(osp.join(data_root, 'voc_hard'))
             open(marker, 'w').close()
     if kind in ('cls', 'both'):
         marker = osp.join(data_root, 'cls', '.done')

@@ -31,7 +31,15 @@ def build_quiet_runner(cfg):
     for handler in runner.logger.handlers:
         if isinstance(handler, logging.FileHandler):
             handler.setLevel(level)  # from here on: training/validation logs in the file
+        else:
+            handler.addFilter(_not_internal_notice)
     return runner
+
+
+def _not_internal_notice(record: logging.LogRecord) -> bool:
+    """MMEngine's own hooks use its deprecated FileClient/HardDiskBackend and warn about it at
+    every stage; nothing a user can act on, so it stays in the log file only."""
+    return 'will be deprecated in future' not in record.getMessage()
 
 
 def release_runner(runner) -> None:

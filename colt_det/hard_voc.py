@@ -1,0 +1,236 @@
+"""A hard VOC-format detection set, generated deterministically (the demo generator's 'hard'
+preset): 20 shape classes whose colour says nothing about the class, 10-100 px objects that
+occlude each other and leave the image, rotated, stretched and deformed, with striped or noisy
+fills, on cluttered textured backgrounds with distractor shapes of no class. Tiny or mostly
+hidden objects are marked ``difficult`` (VOC evaluation ignores them).
+
+The demo set (``make_voc``) gives every class its own colour, so a detector can tell classes
+apart from one pixel; here only shape separates them, which is what a backbone has to learn.
+"""
+import math
+import os
+import os.path as osp
+import random
+from typing import List, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .demo_data import voc_xml
+
+HARD_CLASSES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hbar', 'vbar',
+                'star', 'chevron', 'pentagon', 'hexagon', 'arrow', 'tee', 'ell', 'trapezoid',
+                'crescent', 'semicircle', 'frame', 'xshape')
+
+Point = Tuple[float, float]
+
+
+def _regular(n: int, start: float = -math.pi / 2) -> List[Point]:
+    return [(math.cos(start + 2 * math.pi * k / n), math.sin(start + 2 * math.pi * k / n))
+            for k in range(n)]
+
+
+# unit outlines in [-1, 1]^2 (shapes with holes are drawn in _object_mask)
+def _outline(cls: str) -> List[List[Point]]:
+    if cls == 'circle':
+        return [_regular(40)]
+    if cls == 'square':
+        return [[(-1, -1), (1, -1), (1, 1), (-1, 1)]]
+    if cls == 'triangle':
+        return [[(0, -1), (1, 1), (-1, 1)]]
+    if cls == 'diamond':
+        return [[(0, -1), (1, 0), (0, 1), (-1, 0)]]
+    if cls == 'cross':
+        t = 0.35
+        return [[(-1, -t), (1, -t), (1, t), (-1, t)], [(-t, -1), (t, -1), (t, 1), (-t, 1)]]
+    if cls == 'hbar':
+        return [[(-1, -0.3), (1, -0.3), (1, 0.3), (-1, 0.3)]]
+    if cls == 'vbar':
+        return [[(-0.3, -1), (0.3, -1), (0.3, 1), (-0.3, 1)]]
+    if cls == 'star':
+        return [[(r * x, r * y) for k, (x, y) in enumerate(_regular(10))
+                 for r in [1.0 if k % 2 == 0 else 0.45]]]
+    if cls == 'chevron':
+        return [[(-1, -1), (0, 0.1), (1, -1), (1, -0.4), (0, 0.7), (-1, -0.4)]]
+    if cls == 'pentagon':
+        return [_regular(5)]
+    if cls == 'hexagon':
+        return [_regular(6, 0.0)]
+    if cls == 'arrow':
+        return [[(-1, -0.25), (0.2, -0.25), (0.2, -0.7), (1, 0), (0.2, 0.7), (0.2, 0.25),
+                 (-1, 0.25)]]
+    if cls == 'tee':
+        return [[(-1, -1), (1, -1), (1, -0.45), (0.25, -0.45), (0.25, 1), (-0.25, 1),
+                 (-0.25, -0.45), (-1, -0.45)]]
+    if cls == 'ell':
+        return [[(-1, -1), (-0.45, -1), (-0.45, 0.45), (1, 0.45), (1, 1), (-1, 1)]]
+    if cls == 'trapezoid':
+        return [[(-0.45, -0.8), (0.45, -0.8), (1, 0.8), (-1, 0.8)]]
+    if cls == 'semicircle':
+        return [[(math.cos(a), math.sin(a) + 0.5) for a in np.linspace(math.pi, 2 * math.pi, 24)]]
+    raise KeyError(cls)
+
+
+def _transform(poly: List[Point], cx: float, cy: float, rx: float, ry: float, angle: float,
+               rng: random.Random, deform: float) -> List[Point]:
+    ca, sa = math.cos(angle), math.sin(angle)
+    out = []
+    for x, y in poly:
+        x += rng.uniform(-deform, deform)
+        y += rng.uniform(-deform, deform)
+        x, y = x * rx, y * ry
+        out.append((cx + x * ca - y * sa, cy + x * sa + y * ca))
+    return out
+
+
+def _fill(rng: random.Random, size: Tuple[int, int]) -> Image.Image:
+    """A random colour, plain, striped or noisy: colour and texture carry no class."""
+    w, h = size
+    base = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
+    kind = rng.choice(('plain', 'plain', 'stripes', 'noise'))
+    img = np.tile(base, (h, w, 1))
+    if kind == 'stripes':
+        other = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
+        period = rng.randint(3, 8)
+        yy, xx = np.mgrid[0:h, 0:w]
+        on = ((xx + yy * rng.choice((0, 1, -1))) // period) % 2 == 0
+        img[on] = other
+    elif kind == 'noise':
+        img += np.random.default_rng(rng.randint(0, 2**31)).normal(0, 40, img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def _background(rng: random.Random, w: int, h: int) -> Image.Image:
+    """A gradient with blobs, lines and noise."""
+    g = np.random.default_rng(rng.randint(0, 2**31))
+    c0, c1 = g.uniform(40, 220, 3), g.uniform(40, 220, 3)
+    t = np.linspace(0, 1, w)[None, :, None] if rng.random() < 0.5 else \
+        np.linspace(0, 1, h)[:, None, None]
+    img = np.broadcast_to(c0 * (1 - t) + c1 * t, (h, w, 3)).copy()
+    img += g.normal(0, 12, img.shape)
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(out)
+    for _ in range(rng.randint(4, 9)):  # soft blobs: blurred well beyond any object's edges
+        col = tuple(int(v) for v in g.uniform(0, 255, 3))
+        x, y, s = rng.randint(0, w), rng.randint(0, h), rng.randint(6, max(7, w // 4))
+        d.ellipse((x - s, y - s * rng.uniform(0.4, 1.0), x + s, y + s), fill=col)
+    out = out.filter(ImageFilter.GaussianBlur(rng.uniform(4, 7)))
+    d = ImageDraw.Draw(out)
+    for _ in range(rng.randint(2, 6)):
+        col = tuple(int(v) for v in g.uniform(0, 255, 3))
+        x, y = rng.randint(0, w), rng.randint(0, h)
+        d.line((x, y, x + rng.randint(-w // 2, w // 2), y + rng.randint(-h // 2, h // 2)),
+               fill=col, width=rng.randint(1, 3))
+    return out
+
+
+def _distractor(rng: random.Random, w: int, h: int) -> List[Point]:
+    """An irregular polygon of no class (7-11 random radii)."""
+    n = rng.randint(7, 11)
+    cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(6, min(w, h) / 5)
+    return [(cx + r * rng.uniform(0.3, 1.0) * math.cos(2 * math.pi * k / n),
+             cy + r * rng.uniform(0.3, 1.0) * math.sin(2 * math.pi * k / n)) for k in range(n)]
+
+
+def _object_mask(cls: str, w: int, h: int, box: Tuple[float, float, float, float],
+                 angle: float, rng: random.Random, deform: float) -> Image.Image:
+    """The object's pixels as an 'L' mask (255 inside)."""
+    x0, y0, x1, y1 = box
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    mask = Image.new('L', (w, h), 0)
+    d = ImageDraw.Draw(mask)
+    if cls in ('ring', 'frame', 'crescent', 'xshape'):
+        if cls == 'xshape':
+            for poly in _outline('cross'):
+                d.polygon(_transform(poly, cx, cy, rx, ry, angle + math.pi / 4, rng, deform),
+                          fill=255)
+            return mask
+        outer = _regular(40) if cls in ('ring', 'crescent') else _outline('square')[0]
+        d.polygon(_transform(outer, cx, cy, rx, ry, angle, rng, deform), fill=255)
+        inner_c = (cx + 0.35 * rx * math.cos(angle), cy + 0.35 * ry * math.sin(angle)) \
+            if cls == 'crescent' else (cx, cy)
+        scale = 0.8 if cls == 'crescent' else 0.6
+        d.polygon(_transform(outer, inner_c[0], inner_c[1], rx * scale, ry * scale, angle, rng,
+                             0.0), fill=0)
+        return mask
+    for poly in _outline(cls):
+        d.polygon(_transform(poly, cx, cy, rx, ry, angle, rng, deform), fill=255)
+    return mask
+
+
+def make_hard_voc(out_dir: str, num_train: int = 800, num_test: int = 200,
+                  img_size: int = 160, min_objects: int = 3, max_objects: int = 7,
+                  seed: int = 0) -> str:
+    """Write the hard VOC-format set under ``out_dir``; returns the ``VOCdevkit`` path.
+
+    Args:
+        out_dir (str): output folder (``VOCdevkit/VOC2007/...`` is created in it).
+        num_train (int): trainval images.
+        num_test (int): test images.
+        img_size (int): side of the square images.
+        min_objects (int): fewest objects per image.
+        max_objects (int): most objects per image.
+        seed (int): everything is drawn from this seed (same seed, same bytes).
+    """
+    rng = random.Random(seed)
+    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
+    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    splits = {'trainval': [], 'test': []}
+    for idx in range(num_train + num_test):
+        name = f'{idx:06d}'
+        img, objects = _hard_image(rng, img_size, min_objects, max_objects)
+        img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=92)
+        with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
+            f.write(voc_xml(name, img_size, img_size, objects))
+        splits['trainval' if idx < num_train else 'test'].append(name)
+    for split, names in splits.items():
+        with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+    return osp.join(out_dir, 'VOCdevkit')
+
+
+def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: int):
+    img = _background(rng, size, size)
+    d = ImageDraw.Draw(img)
+    for _ in range(rng.randint(1, 3)):  # distractors under the objects
+        d.polygon(_distractor(rng, size, size),
+                  fill=tuple(rng.randint(0, 255) for _ in range(3)))
+    owner = np.full((size, size), -1, dtype=np.int32)
+    drawn = []
+    for k in range(rng.randint(min_objects, max_objects)):
+        cls = rng.choice(HARD_CLASSES)
+        side = math.exp(rng.uniform(math.log(10), math.log(min(100, size * 0.62))))
+        aspect = math.exp(rng.uniform(-0.4, 0.4))
+        bw, bh = side * aspect, side / aspect
+        cx, cy = rng.uniform(-0.15 * bw, size + 0.15 * bw), rng.uniform(-0.15 * bh,
+                                                                        size + 0.15 * bh)
+        mask = _object_mask(cls, size, size, (cx - bw / 2, cy - bh / 2, cx + bw / 2,
+                                              cy + bh / 2),
+                            rng.uniform(0, 2 * math.pi) if rng.random() < 0.7 else 0.0,
+                            rng, rng.uniform(0.0, 0.12))
+        inside = np.asarray(mask) > 127
+        if inside.sum() < 20:
+            continue
+        img.paste(_fill(rng, (size, size)), (0, 0), mask)
+        owner[inside] = k
+        truncated = min(cx - bw / 2, cy - bh / 2) < 0 or max(cx + bw / 2, cy + bh / 2) > size
+        drawn.append((k, cls, int(inside.sum()), truncated))
+    for _ in range(rng.randint(0, 2)):  # distractors may cover objects too
+        d = ImageDraw.Draw(img)
+        poly = _distractor(rng, size, size)
+        d.polygon(poly, fill=tuple(rng.randint(0, 255) for _ in range(3)))
+        m = Image.new('L', (size, size), 0)
+        ImageDraw.Draw(m).polygon(poly, fill=255)
+        owner[np.asarray(m) > 127] = -1
+    objects = []
+    for k, cls, full, truncated in drawn:
+        ys, xs = np.nonzero(owner == k)
+        if len(xs) < 12:
+            continue  # hidden: not annotated
+        visible = len(xs) / full
+        x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+        difficult = min(x1 - x0, y1 - y0) < 12 or visible < 0.4
+        objects.append((cls, (x0, y0, x1, y1), int(truncated), int(difficult)))
+    return img.filter(ImageFilter.GaussianBlur(0.4)), objects
+
