@@ -17,6 +17,7 @@ setup(
     packages=find_packages(exclude=('tests', 'configs', 'tools', 'benchmarks')),
     python_requires='>=3.9',
     # The exact, tested pins live in requirements.txt; mmcv is built by tools/setup_env.sh.
-    install_requires=['torch', 'torchvision', 'mmengine', 'mmdet', 'mmcv', 'safetensors'],
+    install_requires=['torch', 'torchvision', 'mmengine', 'mmdet', 'mmcv', 'safetensors',
+                      'torch-pruning'],
     entry_points={'console_scripts': ['colt-train = colt_det.train:main']},
 )

@@ -9,7 +9,7 @@ import math
 import os
 import os.path as osp
 import random
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -116,12 +116,8 @@ def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=9
     rng = random.Random(seed)
     width, height = (img_size, img_size) if isinstance(img_size, int) else img_size
     short = min(width, height)
-    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
-    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
-        os.makedirs(osp.join(root, sub), exist_ok=True)
-    splits = {'trainval': [], 'test': []}
-    for idx in range(num_train + num_test):
-        name = f'{idx:06d}'
+
+    def image():
         img = _background(rng, width, height)
         draw = ImageDraw.Draw(img)
         placed: List[Tuple[int, int, int, int]] = []
@@ -139,9 +135,24 @@ def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=9
             draw_shape(draw, cls, box, DET_COLORS[cls])
             placed.append(box)
             objects.append((cls, _tight_box(cls, box)))
-        img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=95)
+        return img, objects
+    return write_voc(out_dir, num_train, num_test, image, quality=95)
+
+
+def write_voc(out_dir: str, num_train: int, num_test: int,
+              image: Callable[[], Tuple[Image.Image, list]], quality: int = 95) -> str:
+    """``num_train`` trainval + ``num_test`` test images from ``image()`` (the image and its
+    objects for :func:`voc_xml`) as ``VOCdevkit/VOC2007``; returns the ``VOCdevkit`` path."""
+    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
+    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    splits = {'trainval': [], 'test': []}
+    for idx in range(num_train + num_test):
+        name = f'{idx:06d}'
+        img, objects = image()
+        img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=quality)
         with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
-            f.write(voc_xml(name, width, height, objects))
+            f.write(voc_xml(name, img.width, img.height, objects))
         splits['trainval' if idx < num_train else 'test'].append(name)
     for split, names in splits.items():
         with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:

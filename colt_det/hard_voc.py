@@ -8,15 +8,13 @@ The demo set (``make_voc``) gives every class its own colour, so a detector can 
 apart from one pixel; here only shape separates them, which is what a backbone has to learn.
 """
 import math
-import os
-import os.path as osp
 import random
 from typing import List, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .demo_data import voc_xml
+from .demo_data import write_voc
 
 HARD_CLASSES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hbar', 'vbar',
                 'star', 'chevron', 'pentagon', 'hexagon', 'arrow', 'tee', 'ell', 'trapezoid',
@@ -173,21 +171,8 @@ def make_hard_voc(out_dir: str, num_train: int = 800, num_test: int = 200,
         seed (int): everything is drawn from this seed (same seed, same bytes).
     """
     rng = random.Random(seed)
-    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
-    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
-        os.makedirs(osp.join(root, sub), exist_ok=True)
-    splits = {'trainval': [], 'test': []}
-    for idx in range(num_train + num_test):
-        name = f'{idx:06d}'
-        img, objects = _hard_image(rng, img_size, min_objects, max_objects)
-        img.save(osp.join(root, 'JPEGImages', f'{name}.jpg'), quality=92)
-        with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
-            f.write(voc_xml(name, img_size, img_size, objects))
-        splits['trainval' if idx < num_train else 'test'].append(name)
-    for split, names in splits.items():
-        with open(osp.join(root, 'ImageSets', 'Main', f'{split}.txt'), 'w') as f:
-            f.write('\n'.join(names) + '\n')
-    return osp.join(out_dir, 'VOCdevkit')
+    return write_voc(out_dir, num_train, num_test,
+                     lambda: _hard_image(rng, img_size, min_objects, max_objects), quality=92)
 
 
 def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: int):
