@@ -197,11 +197,13 @@ def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
         if not osp.exists(marker):
             make_voc(osp.join(data_root, 'voc'))
             open(marker, 'w').close()
-    if kind == 'det_hard':
-        marker = osp.join(data_root, 'voc_hard', '.done')
+    if kind in ('det_hard', 'cls_hard'):
+        from .hard_voc import make_hard_cls, make_hard_voc
+        sub, make = ('voc_hard', make_hard_voc) if kind == 'det_hard' else \
+            ('cls_hard', make_hard_cls)
+        marker = osp.join(data_root, sub, '.done')
         if not osp.exists(marker):
-            from .hard_voc import make_hard_voc
-            make_hard_voc(osp.join(data_root, 'voc_hard'))
+            make(osp.join(data_root, sub))
             open(marker, 'w').close()
     if kind in ('cls', 'both'):
         marker = osp.join(data_root, 'cls', '.done')

@@ -8,6 +8,8 @@ The demo set (``make_voc``) gives every class its own colour, so a detector can 
 apart from one pixel; here only shape separates them, which is what a backbone has to learn.
 """
 import math
+import os
+import os.path as osp
 import random
 from typing import List, Tuple
 
@@ -219,3 +221,35 @@ def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: in
         objects.append((cls, (x0, y0, x1, y1), int(truncated), int(difficult)))
     return img.filter(ImageFilter.GaussianBlur(0.4)), objects
 
+
+
+def make_hard_cls(out_dir: str, per_class=(200, 20, 40), img_size: int = 48,
+                  seed: int = 0) -> str:
+    """An ImageFolder set of the hard shapes (``train/ val/ test/<class>/*.png``): one object
+    per image, filling 40-90% of it, drawn as in :func:`make_hard_voc` (random colour and
+    texture, rotation, stretch, deformation) on the same cluttered backgrounds. The stand-in for
+    ImageNet: colt_det pretrains detector backbones on it. Returns ``out_dir``."""
+    rng = random.Random(seed)
+    for split, n in zip(('train', 'val', 'test'), per_class):
+        for cls in HARD_CLASSES:
+            folder = osp.join(out_dir, split, cls)
+            os.makedirs(folder, exist_ok=True)
+            for k in range(n):
+                _hard_crop(rng, cls, img_size).save(osp.join(folder, f'{k:05d}.png'))
+    return out_dir
+
+
+def _hard_crop(rng: random.Random, cls: str, size: int) -> Image.Image:
+    img = _background(rng, size, size)
+    if rng.random() < 0.5:
+        ImageDraw.Draw(img).polygon(_distractor(rng, size, size),
+                                    fill=tuple(rng.randint(0, 255) for _ in range(3)))
+    side = rng.uniform(0.4, 0.9) * size
+    aspect = math.exp(rng.uniform(-0.4, 0.4))
+    bw, bh = side * aspect, side / aspect
+    cx, cy = rng.uniform(bw / 2, size - bw / 2), rng.uniform(bh / 2, size - bh / 2)
+    mask = _object_mask(cls, size, size, (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2),
+                        rng.uniform(0, 2 * math.pi) if rng.random() < 0.7 else 0.0, rng,
+                        rng.uniform(0.0, 0.12))
+    img.paste(_fill(rng, (size, size)), (0, 0), mask)
+    return img.filter(ImageFilter.GaussianBlur(0.4))

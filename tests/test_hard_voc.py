@@ -47,3 +47,13 @@ def test_objects_are_varied_and_flagged(tmp_path):
     ignored = sum(i['ignore_flag'] for k in range(len(ds))
                   for i in ds.get_data_info(k)['instances'])
     assert ignored == difficult
+
+
+def test_hard_classification_set_is_deterministic(tmp_path):
+    from colt_det.cls.datasets import ImageFolderCls
+    from colt_det.hard_voc import make_hard_cls
+    a = make_hard_cls(str(tmp_path / 'a'), per_class=(2, 1, 1), img_size=32, seed=0)
+    b = make_hard_cls(str(tmp_path / 'b'), per_class=(2, 1, 1), img_size=32, seed=0)
+    assert _digest(a) == _digest(b)
+    ds = ImageFolderCls(a, split='train', img_size=32, norm='imagenet')
+    assert list(ds.classes) == sorted(HARD_CLASSES) and len(ds) == 2 * len(HARD_CLASSES)
