@@ -36,7 +36,7 @@ TASKS = Registry('colt task', scope='colt_det',
 RUNNERS = _node('runner', root.RUNNERS)
 RUNNER_CONSTRUCTORS = _node('runner constructor', root.RUNNER_CONSTRUCTORS)
 LOOPS = _node('loop', root.LOOPS)
-DATA_SAMPLERS = _node('data sampler', root.DATA_SAMPLERS)
+DATA_SAMPLERS = _node('data sampler', root.DATA_SAMPLERS, ['colt_det.engine.samplers'])
 TRANSFORMS = _node('transform', root.TRANSFORMS)
 MODEL_WRAPPERS = _node('model_wrapper', root.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _node('weight initializer', root.WEIGHT_INITIALIZERS)

@@ -247,7 +247,8 @@ def _samples_seen(runner) -> int:
     """Training images the stage processed over all ranks (the training budget spent)."""
     loader = runner.train_dataloader
     if runner.train_loop.__class__.__name__ == 'EpochBasedTrainLoop':
-        return len(loader.dataset) * runner.epoch
+        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
+        return len(sampler) * runner.world_size * runner.epoch  # a BudgetSampler's epochs too
     batch = loader.batch_size or loader.batch_sampler.batch_size  # (AspectRatio)BatchSampler
     return runner.iter * batch * runner.world_size
 

@@ -41,6 +41,9 @@ class ColtSettings:
     keep_stage_checkpoints: bool = False
     metric_key: Optional[str] = None
     partition_policy: str = 'ignore'  # detection: 'ignore' | 'drop' | 'exclusive'
+    # 'full': every partition stage runs train_cfg on all its images; 'equal': a partition epoch
+    # draws 1/N of the full training set, so a COLT round costs one IMP round in images
+    partition_budget: str = 'full'
     progress_interval: int = 50  # iterations between progress lines (0: off)
 
     @classmethod
@@ -89,6 +92,7 @@ class ColtSettings:
         _check_choice('partition_scheme', self.partition_scheme,
                       ('contiguous', 'random', 'explicit'))
         _check_choice('partition_policy', self.partition_policy, ('ignore', 'drop', 'exclusive'))
+        _check_choice('partition_budget', self.partition_budget, ('full', 'equal'))
         n = self.num_groups
         if self.min_keep is not None and (not isinstance(self.min_keep, int)
                                           or not 1 <= self.min_keep <= n):

@@ -56,6 +56,9 @@ def stage_cfg(cfg: Config, settings: 'ColtSettings', work: WorkDir, task: Task,
     out.randomness = dict(seed=s.seed, deterministic=False)
     if stage.group is not None and len(stage.group) < len(classes):
         task.restrict(out, stage.group, classes)
+        if s.partition_budget == 'equal':  # one COLT round = one IMP round in images
+            out.train_dataloader.sampler = dict(type='colt_det.BudgetSampler',
+                                                share=1.0 / s.num_groups)
     if stage.kind == 'final' and s.final_train_cfg:
         out.train_cfg.update(s.final_train_cfg)
     rewind = stage.kind == 'rewind'
