@@ -172,18 +172,28 @@ def make_imagefolder(out_dir: str, per_class=(150, 30, 60), img_size: int = 32,
                      seed: int = 0) -> str:
     """Write the ImageFolder demo set with ``per_class`` = (train, val, test) images/class."""
     rng = random.Random(seed)
+
+    def image(cls: str) -> Image.Image:
+        img = _background(rng, img_size, img_size)
+        s = rng.randint(img_size // 2, img_size - 6)
+        x0, y0 = rng.randint(1, img_size - s - 1), rng.randint(1, img_size - s - 1)
+        color = tuple(rng.choice((rng.randint(0, 60), rng.randint(190, 255)))
+                      for _ in range(3))
+        draw_shape(ImageDraw.Draw(img), cls, (x0, y0, x0 + s, y0 + s), color)
+        return img
+    return write_imagefolder(out_dir, per_class, CLS_CLASSES, image)
+
+
+def write_imagefolder(out_dir: str, per_class, classes: Sequence[str],
+                      image: Callable[[str], Image.Image]) -> str:
+    """``per_class`` = (train, val, test) images of every class from ``image(cls)`` as
+    ``<split>/<class>/<k>.png``; returns ``out_dir``."""
     for split, n in zip(('train', 'val', 'test'), per_class):
-        for cls in CLS_CLASSES:
-            d = osp.join(out_dir, split, cls)
-            os.makedirs(d, exist_ok=True)
+        for cls in classes:
+            folder = osp.join(out_dir, split, cls)
+            os.makedirs(folder, exist_ok=True)
             for k in range(n):
-                img = _background(rng, img_size, img_size)
-                s = rng.randint(img_size // 2, img_size - 6)
-                x0, y0 = rng.randint(1, img_size - s - 1), rng.randint(1, img_size - s - 1)
-                color = tuple(rng.choice((rng.randint(0, 60), rng.randint(190, 255)))
-                              for _ in range(3))
-                draw_shape(ImageDraw.Draw(img), cls, (x0, y0, x0 + s, y0 + s), color)
-                img.save(osp.join(d, f'{k:05d}.png'))
+                image(cls).save(osp.join(folder, f'{k:05d}.png'))
     return out_dir
 
 

@@ -8,15 +8,13 @@ The demo set (``make_voc``) gives every class its own colour, so a detector can 
 apart from one pixel; here only shape separates them, which is what a backbone has to learn.
 """
 import math
-import os
-import os.path as osp
 import random
 from typing import List, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .demo_data import write_voc
+from .demo_data import write_imagefolder, write_voc
 
 HARD_CLASSES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hbar', 'vbar',
                 'star', 'chevron', 'pentagon', 'hexagon', 'arrow', 'tee', 'ell', 'trapezoid',
@@ -230,13 +228,8 @@ def make_hard_cls(out_dir: str, per_class=(200, 20, 40), img_size: int = 48,
     texture, rotation, stretch, deformation) on the same cluttered backgrounds. The stand-in for
     ImageNet: colt_det pretrains detector backbones on it. Returns ``out_dir``."""
     rng = random.Random(seed)
-    for split, n in zip(('train', 'val', 'test'), per_class):
-        for cls in HARD_CLASSES:
-            folder = osp.join(out_dir, split, cls)
-            os.makedirs(folder, exist_ok=True)
-            for k in range(n):
-                _hard_crop(rng, cls, img_size).save(osp.join(folder, f'{k:05d}.png'))
-    return out_dir
+    return write_imagefolder(out_dir, per_class, HARD_CLASSES,
+                             lambda cls: _hard_crop(rng, cls, img_size))
 
 
 def _hard_crop(rng: random.Random, cls: str, size: int) -> Image.Image:
