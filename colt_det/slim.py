@@ -8,7 +8,6 @@ as configured, then narrowed to the recorded shapes), which MMDetection's and co
 load like any other model. Outputs equal the masked model's up to float rounding.
 """
 import copy
-import io
 from typing import Dict, List, Tuple
 
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 
 from .core import TicketError, atomic_write_bytes, load_ticket
 from .core.channels import ChannelGroup, channel_keep, channel_param_names
+from .engine.state import atomic_torch_save, trained_state
 from .registry import MODELS
 
 
@@ -81,7 +81,7 @@ def slim_config(cfg: Config, shapes: Dict[str, list], prefix: str = 'backbone.')
     return out
 
 
-def export_slim(cfg: Config, ticket_path: str, out_stem: str, model: nn.Module,
+def export_slim(cfg: Config, ticket_path: str, out_stem: str,
                 groups: List[ChannelGroup]) -> Tuple[str, str]:
     """Write ``<out_stem>.py`` (config) and ``<out_stem>.pth`` (checkpoint) of the slim model.
 
@@ -89,29 +89,20 @@ def export_slim(cfg: Config, ticket_path: str, out_stem: str, model: nn.Module,
         cfg (Config): the config the ticket was searched with.
         ticket_path (str): a final channel ticket (trained values + dense rest).
         out_stem (str): output path without extension.
-        model (nn.Module): ``cfg.model`` built (only its parameter layout is used).
         groups (List[ChannelGroup]): the model's channel groups.
 
     Returns:
         (config path, checkpoint path)
     """
     ticket = load_ticket(ticket_path)
-    if not ticket.trained:
-        raise TicketError(f'{ticket_path} holds no trained values: export the final ticket '
-                          f'(tickets/final.safetensors)')
     if sorted(ticket.masks) != sorted(channel_param_names(groups)):
         raise TicketError(f"{ticket_path} is not a channel ticket of this model (search with "
                           f"colt.granularity='channel'): only channel tickets can be slimmed")
-    state = {k: v for k, v in model.state_dict().items()}
-    state.update(ticket.dense)
-    state.update(ticket.trained)
-    new_state, shapes = slim_state(state, ticket.masks, groups)
+    new_state, shapes = slim_state(trained_state(ticket, ticket_path), ticket.masks, groups)
     config_path, ckpt_path = f'{out_stem}.py', f'{out_stem}.pth'
-    buf = io.BytesIO()
-    torch.save(dict(state_dict=new_state, meta=dict(
+    atomic_torch_save(dict(state_dict=new_state, meta=dict(
         colt_slim=True, source=ticket_path,
-        dataset_meta=dict(classes=tuple(ticket.meta.get('classes', ()))))), buf)
-    atomic_write_bytes(ckpt_path, buf.getvalue())
+        dataset_meta=dict(classes=tuple(ticket.meta.get('classes', ()))))), ckpt_path)
     text = slim_config(cfg, shapes).pretty_text
     atomic_write_bytes(config_path, text.encode())
     return config_path, ckpt_path

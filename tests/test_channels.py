@@ -5,9 +5,9 @@ import pytest
 import torch
 from conftest import ROOT, cls_config, det_config, load_tool
 
-from colt_det.core import apply_mask, load_ticket, save_ticket, state_of
+from colt_det.core import apply_mask, load_ticket, ones_mask, save_ticket, state_of
 from colt_det.core.channels import (channel_keep, channel_mask, channel_param_names,
-                                    channel_prune, find_channel_groups, ones_channel_mask)
+                                    channel_prune, find_channel_groups)
 
 TRACE = torch.randn(1, 3, 64, 64)
 
@@ -37,7 +37,7 @@ def test_channel_prune_is_structured_nested_and_deterministic():
     net = _resnet18()
     groups = find_channel_groups(net, TRACE)
     params = dict(net.named_parameters())
-    mask = ones_channel_mask(params, groups)
+    mask = ones_mask(net, channel_param_names(groups))
     assert sorted(mask) == sorted(channel_param_names(groups))
     half = channel_prune(params, mask, groups, 0.5, 'layer')
     assert [int(channel_keep(half, g).sum()) for g in groups] == [g.channels // 2 for g in groups]
@@ -69,7 +69,7 @@ def test_intersection_of_channel_masks_is_a_channel_mask():
     from colt_det.core import intersect
     net = _resnet18()
     groups = find_channel_groups(net, TRACE)
-    like = ones_channel_mask(dict(net.named_parameters()), groups)
+    like = ones_mask(net, channel_param_names(groups))
     g = torch.Generator().manual_seed(0)
     a, b = (channel_mask(like, groups, [torch.rand(x.channels, generator=g) > 0.3
                                         for x in groups]) for _ in range(2))
@@ -81,7 +81,7 @@ def test_intersection_of_channel_masks_is_a_channel_mask():
 def _fake_channel_ticket(model, groups, path, seed=0):
     """A final channel ticket of ``model``: random channels pruned, masked trained values."""
     g = torch.Generator().manual_seed(seed)
-    like = ones_channel_mask(dict(model.named_parameters()), groups)
+    like = ones_mask(model, channel_param_names(groups))
     mask = channel_mask(like, groups, [torch.rand(x.channels, generator=g) > 0.5
                                        for x in groups])
     with torch.no_grad():  # BN statistics that are not the defaults, so slimming must keep them

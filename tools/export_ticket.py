@@ -49,7 +49,7 @@ def _export_slim(ticket: str, config: str, out: str) -> int:
         if osp.exists(path):
             raise FileExistsError(f'{path} exists and is not overwritten: choose another OUT')
     model = get_task(cfg.get('colt', {}).get('task', 'det')).build_model(cfg)
-    config_path, ckpt = export_slim(cfg, ticket, stem, model, channel_groups(model))
+    config_path, ckpt = export_slim(cfg, ticket, stem, channel_groups(model))
     print(f'{ticket} -> {config_path} + {ckpt}')
     return 0
 

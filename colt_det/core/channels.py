@@ -151,13 +151,6 @@ def channel_mask(like: Mask, groups: Sequence[ChannelGroup],
     return out
 
 
-def ones_channel_mask(params: Mapping[str, torch.Tensor],
-                      groups: Sequence[ChannelGroup]) -> Mask:
-    """Every channel kept."""
-    return {n: torch.ones_like(params[n], dtype=torch.bool, device='cpu')
-            for n in channel_param_names(groups)}
-
-
 def _scores(weights: Mapping[str, torch.Tensor], group: ChannelGroup,
             with_bn: bool = False) -> torch.Tensor:
     """Mean |w| of each channel's filters (L1 norm / filter size: comparable across layers),

@@ -11,11 +11,11 @@ from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broa
                     load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
                     sparsity)
 from ..core.apply import unwrap
-from ..core.channels import channel_param_names, channel_prune
+from ..core.channels import channel_prune
 from ..registry import HOOKS
 from .faults import crash_point
 from .progress import progress
-from .prunable import channel_groups
+from .prunable import masked_params
 from .state import load_state, save_state
 
 
@@ -113,10 +113,7 @@ class ColtHook(Hook):
 
     def _prepare(self, runner) -> None:
         model = unwrap(runner.model)
-        if self.granularity == 'channel':
-            self.groups = channel_groups(model)
-        names = (channel_param_names(self.groups) if self.groups is not None
-                 else self.spec.select(model))
+        names, self.groups = masked_params(model, self.spec, self.granularity)
         if self.mask_path:
             self.mask = load_mask(self.mask_path)
             missing = sorted(set(names) - set(self.mask))

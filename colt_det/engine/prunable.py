@@ -1,5 +1,5 @@
 """Which parameters a search masks: a weight mask (``colt.prunable``) or channel groups."""
-from typing import List
+from typing import List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -27,8 +27,10 @@ def channel_groups(model: nn.Module) -> List[ChannelGroup]:
     return groups
 
 
-def prunable_names(model: nn.Module, spec: PrunableSpec, granularity: str) -> List[str]:
-    """The parameter names the masks of a search cover."""
+def masked_params(model: nn.Module, spec: PrunableSpec,
+                  granularity: str) -> Tuple[List[str], Optional[List[ChannelGroup]]]:
+    """The parameter names the masks of a search cover, and the channel groups (or None)."""
     if granularity == 'channel':
-        return channel_param_names(channel_groups(model))
-    return spec.select(unwrap(model))
+        groups = channel_groups(model)
+        return channel_param_names(groups), groups
+    return spec.select(unwrap(model)), None

@@ -13,7 +13,7 @@ from ..core import atomic_write_json
 from .distributed import agree
 from .errors import SearchError
 from .faults import crash_point
-from .prunable import prunable_names
+from .prunable import masked_params
 from .theta0 import map_init_ticket
 from .workdir import check_writable, read_json
 
@@ -39,7 +39,7 @@ def preflight(search) -> None:
     s = search.s
     check_writable(search.work.root)
     model = search.task.build_model(search.cfg)
-    prunable = prunable_names(model, s.spec, s.granularity)
+    prunable, _ = masked_params(model, s.spec, s.granularity)
     params = [n for n, _ in model.named_parameters()]
     unused = [p for p in s.spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
     if unused:

@@ -57,14 +57,20 @@ def _dataset_meta(runner) -> dict:
         return {}
 
 
+def trained_state(ticket, ticket_path: str) -> Dict[str, torch.Tensor]:
+    """The whole trained model a final ticket holds: its trained values + the dense rest."""
+    if not ticket.trained:
+        raise ValueError(f'{ticket_path} holds no trained values (a round ticket is theta0 '
+                         f'+ mask): use tickets/final.safetensors of a finished search')
+    state = dict(ticket.dense)
+    state.update(ticket.trained)
+    return state
+
+
 def checkpoint_from_ticket(ticket_path: str, out_path: str) -> str:
     """A mask-applied MMEngine checkpoint from a final ticket (trained values + dense rest)."""
     ticket = load_ticket(ticket_path)
-    if not ticket.trained:
-        raise ValueError(f'{ticket_path} holds no trained values (a round ticket is theta0 '
-                         f'+ mask): evaluate tickets/final.safetensors or final_masked.pth')
-    state = dict(ticket.dense)
-    state.update(ticket.trained)
+    state = trained_state(ticket, ticket_path)
     atomic_torch_save(dict(state_dict=state, meta=dict(colt_masked=True, source=ticket_path,
                                                       dataset_meta=dict(classes=tuple(
                                                           ticket.meta.get('classes', ()))))),

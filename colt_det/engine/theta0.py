@@ -14,6 +14,7 @@ from ..core.transfer import map_ticket
 from .distributed import agree
 from .errors import SearchError
 from .faults import crash_point
+from .methods import METHODS
 from .state import save_state
 from .tasks import quiet_mmengine
 
@@ -82,7 +83,7 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
     for n, m in mapped.masks.items():
         mask[n] = m.clone()
     start = sparsity(mask).overall
-    if s.method in ('colt', 'imp') and start >= s.target_sparsity - 1e-9:
+    if METHODS[s.method].rounds and start >= s.target_sparsity - 1e-9:
         raise SearchError(f'init_ticket sparsity {start:.2%} already reaches target_sparsity '
                           f"{s.target_sparsity:.0%}: raise the target or use method='ticket' "
                           f'to train it as it is')
