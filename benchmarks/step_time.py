@@ -11,7 +11,7 @@ loading included), median over the timed steps after warm-up.
 Usage:
     .venv/bin/python benchmarks/step_time.py --model slim [--steps 100] [--warmup 10] [--repeats 2]
     .venv/bin/python benchmarks/step_time.py --model r50 --steps 20   # VOC scale: 1000x600, batch 2
-    [--device cpu|cuda] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
+    [--device cpu|cuda] [--amp] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
 """
 import argparse
 import copy
@@ -29,7 +29,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def build_cfg(model: str, data_root: str, iters: int, num_workers: int):
+def build_cfg(model: str, data_root: str, iters: int, num_workers: int, amp: bool = False):
     """The config both runs share: an iteration-based stage with no validation/checkpoints."""
     from mmengine.config import Config
 
@@ -39,14 +39,12 @@ def build_cfg(model: str, data_root: str, iters: int, num_workers: int):
         voc = make_voc(data_root, num_train=64, num_test=8, img_size=96)
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             cfg[key].dataset.data_root = voc
-    else:  # Faster R-CNN R-50 FPN at VOC scale on generated 500x375 images (resized to 1000x600)
+    else:  # Faster R-CNN R-50 FPN at VOC scale on generated 500x375 VOC07+12 (resized to 1000x600)
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_voc.py'))
-        voc = make_voc(data_root, num_train=48, num_test=8, img_size=(500, 375))
-        from colt_det.demo_data import DET_CLASSES
-        train = cfg.train_dataloader.dataset.dataset.datasets[0]
-        train.update(data_root=voc, metainfo=dict(classes=DET_CLASSES))
-        cfg.train_dataloader.dataset = train
-        cfg.model.roi_head.bbox_head.num_classes = len(DET_CLASSES)
+        from colt_det.demo_data import make_voc0712
+        voc = make_voc0712(data_root, num_train=48, num_test=8)
+        for dataset in cfg.train_dataloader.dataset.dataset.datasets:
+            dataset.data_root = voc
     cfg.train_dataloader.num_workers = num_workers
     cfg.train_dataloader.persistent_workers = num_workers > 0
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
@@ -59,6 +57,8 @@ def build_cfg(model: str, data_root: str, iters: int, num_workers: int):
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
     cfg.log_processor = dict(by_epoch=False)
     cfg.pop('colt')
+    if amp:  # what tools/train.py --amp sets
+        cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
     return cfg
 
 
@@ -92,14 +92,29 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
     start = time.perf_counter()
     runner = Runner.from_cfg(cfg)
     runner.register_hook(StepTimer())
+    hook_s = [0.0]  # host time spent inside ColtHook's per-step methods
+    for h in runner.hooks:
+        if type(h).__name__ == 'ColtHook':
+            for name in ('before_train_iter', 'after_train_iter'):
+                setattr(h, name, _timed(getattr(h, name), hook_s))
     runner.train()
     release_runner(runner)
     end = time.perf_counter()
     steps = [b - a for a, b in zip(times, times[1:])]
     # fixed cost: build, before-train work (rewind, mask) up to the first step, and everything
     # after the last step (pruning, mask file, result, teardown)
-    return dict(steps=steps, wall=end - start,
+    return dict(steps=steps, wall=end - start, hook_ms_per_step=1e3 * hook_s[0] / len(times),
                 fixed=(first_start[0] - start) + (end - times[-1]))
+
+
+def _timed(method, total: list):
+    def timed(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - t
+    return timed
 
 
 def main() -> None:
@@ -112,6 +127,8 @@ def main() -> None:
     parser.add_argument('--num-workers', type=int, default=0)
     parser.add_argument('--repeats', type=int, default=2,
                         help='stock/COLT pairs, run alternately; steps are pooled')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper, '
+                        'as tools/train.py --amp); GPU only')
     parser.add_argument('--out')
     args = parser.parse_args()
     from mmengine.logging import MMLogger
@@ -121,7 +138,7 @@ def main() -> None:
     from colt_det.engine.state import save_state
     tmp = tempfile.mkdtemp(prefix='step_time_')
     iters = args.warmup + args.steps + 1
-    cfg = build_cfg(args.model, osp.join(tmp, 'data'), iters, args.num_workers)
+    cfg = build_cfg(args.model, osp.join(tmp, 'data'), iters, args.num_workers, args.amp)
     if args.device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     # theta0 and a 50%-sparse mask, as a round-2 partition stage has
@@ -145,6 +162,7 @@ def main() -> None:
                 seed=0, stage_name='step_time')
     steps = {'stock': [], 'colt': []}
     fixed = {'stock': [], 'colt': []}
+    hook_ms = []
     # alternate stock / COLT so both see the same machine state (drift, caches)
     for rep in range(args.repeats):
         for name in ('stock', 'colt'):
@@ -152,6 +170,8 @@ def main() -> None:
                             hook if name == 'colt' else None)
             steps[name] += res['steps'][args.warmup:]
             fixed[name].append(res['fixed'])
+            if name == 'colt':
+                hook_ms.append(res['hook_ms_per_step'])
             print(f"{name} #{rep + 1}: median {statistics.median(res['steps'][args.warmup:]):.4f}"
                   f" s/step, stage wall {res['wall']:.1f} s, fixed cost {fixed[name][-1]:.2f} s",
                   flush=True)
@@ -161,16 +181,18 @@ def main() -> None:
     device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
               else f'CPU, {torch.get_num_threads()} threads')
     out = dict(model=args.model, device=device, batch=cfg.train_dataloader.batch_size,
-               num_workers=args.num_workers, warmup=args.warmup, repeats=args.repeats,
+               num_workers=args.num_workers, amp=args.amp, warmup=args.warmup, repeats=args.repeats,
                runs=runs,
                step_ratio=runs['colt']['median_step_s'] / runs['stock']['median_step_s'],
                extra_fixed_s=runs['colt']['fixed_s'] - runs['stock']['fixed_s'],
+               colt_hook_ms_per_step=statistics.mean(hook_ms),
                torch=torch.__version__)
     print(f"{args.model} on {device}: step ratio COLT/stock {out['step_ratio']:.3f}, COLT fixed "
           f"cost {runs['colt']['fixed_s']:.2f} s per stage ({out['extra_fixed_s']:+.2f} s vs "
-          f"stock)")
+          f"stock); ColtHook's own per-step host time {out['colt_hook_ms_per_step']:.2f} ms")
     path = args.out or osp.join(ROOT, 'benchmarks', 'results',
-                                f'step_time_{args.model}_{args.device}.json')
+                                f'step_time_{args.model}_{args.device}'
+                                f'{"_amp" if args.amp else ""}.json')
     with open(path, 'w') as f:
         json.dump(out, f, indent=2)
     print(f'-> {path}')

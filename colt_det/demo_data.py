@@ -22,6 +22,9 @@ DET_COLORS = {
     'chevron': (20, 20, 20)
 }
 DET_CLASSES = tuple(SHAPES)
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+               'sheep', 'sofa', 'train', 'tvmonitor')
 CLS_CLASSES = tuple(SHAPES)
 
 
@@ -107,13 +110,16 @@ def voc_xml(name: str, w: int, h: int, objects) -> str:
 
 
 def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=96,
-             min_objects: int = 2, max_objects: int = 4, seed: int = 0) -> str:
+             min_objects: int = 2, max_objects: int = 4, seed: int = 0,
+             names: Sequence[str] = DET_CLASSES, year: str = 'VOC2007') -> str:
     """Write the VOC-format demo detection set; returns the ``VOCdevkit`` path.
 
     ``img_size`` is the side of square images, or ``(width, height)`` (e.g. ``(500, 375)``,
-    VOC's typical size, for step-time measurements at VOC scale).
+    VOC's typical size, for step-time measurements at VOC scale). ``names``: the annotation
+    name of each of the 10 shapes (e.g. VOC's first 10 classes, see :func:`make_voc0712`).
     """
     rng = random.Random(seed)
+    label = dict(zip(DET_CLASSES, names))
     width, height = (img_size, img_size) if isinstance(img_size, int) else img_size
     short = min(width, height)
 
@@ -134,16 +140,29 @@ def make_voc(out_dir: str, num_train: int = 400, num_test: int = 100, img_size=9
             cls = rng.choice(DET_CLASSES)
             draw_shape(draw, cls, box, DET_COLORS[cls])
             placed.append(box)
-            objects.append((cls, _tight_box(cls, box)))
+            objects.append((label[cls], _tight_box(cls, box)))
         return img, objects
-    return write_voc(out_dir, num_train, num_test, image, quality=95)
+    return write_voc(out_dir, num_train, num_test, image, quality=95, year=year)
+
+
+def make_voc0712(out_dir: str, num_train: int = 200, num_test: int = 50,
+                 img_size=(500, 375)) -> str:
+    """Generated stand-in for Pascal VOC07+12 at VOC's image size, in the layout and with the
+    class names ``configs/colt_faster_rcnn_voc.py`` reads (``VOC2007`` trainval + test,
+    ``VOC2012`` trainval; the 10 shapes are named after every other VOC class, so both halves of
+    a 2-partition split get images): for running the main config end to end without the real
+    data. Returns the ``VOCdevkit`` path."""
+    make_voc(out_dir, num_train, num_test, img_size, seed=0, names=VOC_CLASSES[::2])
+    return make_voc(out_dir, num_train, 0, img_size, seed=1, names=VOC_CLASSES[::2],
+                    year='VOC2012')
 
 
 def write_voc(out_dir: str, num_train: int, num_test: int,
-              image: Callable[[], Tuple[Image.Image, list]], quality: int = 95) -> str:
+              image: Callable[[], Tuple[Image.Image, list]], quality: int = 95,
+              year: str = 'VOC2007') -> str:
     """``num_train`` trainval + ``num_test`` test images from ``image()`` (the image and its
-    objects for :func:`voc_xml`) as ``VOCdevkit/VOC2007``; returns the ``VOCdevkit`` path."""
-    root = osp.join(out_dir, 'VOCdevkit', 'VOC2007')
+    objects for :func:`voc_xml`) as ``VOCdevkit/<year>``; returns the ``VOCdevkit`` path."""
+    root = osp.join(out_dir, 'VOCdevkit', year)
     for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     splits = {'trainval': [], 'test': []}

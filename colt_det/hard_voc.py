@@ -1,8 +1,8 @@
 """A hard VOC-format detection set, generated deterministically (the demo generator's 'hard'
 preset): 20 shape classes whose colour says nothing about the class, 10-100 px objects that
-occlude each other and leave the image, rotated, stretched and deformed, with striped or noisy
-fills, on cluttered textured backgrounds with distractor shapes of no class. Tiny or mostly
-hidden objects are marked ``difficult`` (VOC evaluation ignores them).
+occlude each other and leave the image, tilted (at most ±20°), stretched and deformed, with
+striped or noisy fills, on cluttered textured backgrounds with distractor shapes of no class.
+Tiny or mostly hidden objects are marked ``difficult`` (VOC evaluation ignores them).
 
 The demo set (``make_voc``) gives every class its own colour, so a detector can tell classes
 apart from one pixel; here only shape separates them, which is what a backbone has to learn.
@@ -21,6 +21,9 @@ HARD_CLASSES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hba
                 'crescent', 'semicircle', 'frame', 'xshape')
 
 Point = Tuple[float, float]
+# Objects are tilted by at most this many radians: a free rotation would turn a square into a
+# diamond, a cross into an xshape and an hbar into a vbar, i.e. make those classes identical.
+MAX_TILT = math.radians(20)
 
 
 def _regular(n: int, start: float = -math.pi / 2) -> List[Point]:
@@ -81,11 +84,14 @@ def _transform(poly: List[Point], cx: float, cy: float, rx: float, ry: float, an
     return out
 
 
-def _fill(rng: random.Random, size: Tuple[int, int]) -> Image.Image:
+FILLS = ('plain', 'plain', 'stripes', 'noise')
+
+
+def _fill(rng: random.Random, size: Tuple[int, int], fills=FILLS) -> Image.Image:
     """A random colour, plain, striped or noisy: colour and texture carry no class."""
     w, h = size
     base = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
-    kind = rng.choice(('plain', 'plain', 'stripes', 'noise'))
+    kind = rng.choice(fills)
     img = np.tile(base, (h, w, 1))
     if kind == 'stripes':
         other = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
@@ -158,7 +164,9 @@ def _object_mask(cls: str, w: int, h: int, box: Tuple[float, float, float, float
 
 def make_hard_voc(out_dir: str, num_train: int = 800, num_test: int = 200,
                   img_size: int = 160, min_objects: int = 3, max_objects: int = 7,
-                  seed: int = 0) -> str:
+                  seed: int = 0, min_side: float = 10, max_side: float = 100,
+                  fills=FILLS, distractors: Tuple[int, int] = (1, 3),
+                  covering: Tuple[int, int] = (0, 2), deform: float = 0.12) -> str:
     """Write the hard VOC-format set under ``out_dir``; returns the ``VOCdevkit`` path.
 
     Args:
@@ -169,39 +177,49 @@ def make_hard_voc(out_dir: str, num_train: int = 800, num_test: int = 200,
         min_objects (int): fewest objects per image.
         max_objects (int): most objects per image.
         seed (int): everything is drawn from this seed (same seed, same bytes).
+        min_side (float): smallest object side in pixels (sides are log-uniform).
+        max_side (float): largest object side (at most 62% of the image).
+        fills (tuple): the fill kinds drawn from ('plain', 'stripes', 'noise').
+        distractors (tuple): (fewest, most) distractor shapes under the objects.
+        covering (tuple): (fewest, most) distractor shapes drawn over the objects.
+        deform (float): largest vertex jitter, in units of the object's half side.
     """
     rng = random.Random(seed)
+    look = dict(min_side=min_side, max_side=max_side, fills=tuple(fills),
+                distractors=distractors, covering=covering, deform=deform)
     return write_voc(out_dir, num_train, num_test,
-                     lambda: _hard_image(rng, img_size, min_objects, max_objects), quality=92)
+                     lambda: _hard_image(rng, img_size, min_objects, max_objects, **look),
+                     quality=92)
 
 
-def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: int):
+def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: int,
+                min_side: float, max_side: float, fills, distractors, covering, deform):
     img = _background(rng, size, size)
     d = ImageDraw.Draw(img)
-    for _ in range(rng.randint(1, 3)):  # distractors under the objects
+    for _ in range(rng.randint(*distractors)):  # distractors under the objects
         d.polygon(_distractor(rng, size, size),
                   fill=tuple(rng.randint(0, 255) for _ in range(3)))
     owner = np.full((size, size), -1, dtype=np.int32)
     drawn = []
     for k in range(rng.randint(min_objects, max_objects)):
         cls = rng.choice(HARD_CLASSES)
-        side = math.exp(rng.uniform(math.log(10), math.log(min(100, size * 0.62))))
+        side = math.exp(rng.uniform(math.log(min_side), math.log(min(max_side, size * 0.62))))
         aspect = math.exp(rng.uniform(-0.4, 0.4))
         bw, bh = side * aspect, side / aspect
         cx, cy = rng.uniform(-0.15 * bw, size + 0.15 * bw), rng.uniform(-0.15 * bh,
                                                                         size + 0.15 * bh)
         mask = _object_mask(cls, size, size, (cx - bw / 2, cy - bh / 2, cx + bw / 2,
                                               cy + bh / 2),
-                            rng.uniform(0, 2 * math.pi) if rng.random() < 0.7 else 0.0,
-                            rng, rng.uniform(0.0, 0.12))
+                            rng.uniform(-MAX_TILT, MAX_TILT),
+                            rng, rng.uniform(0.0, deform))
         inside = np.asarray(mask) > 127
         if inside.sum() < 20:
             continue
-        img.paste(_fill(rng, (size, size)), (0, 0), mask)
+        img.paste(_fill(rng, (size, size), fills), (0, 0), mask)
         owner[inside] = k
         truncated = min(cx - bw / 2, cy - bh / 2) < 0 or max(cx + bw / 2, cy + bh / 2) > size
         drawn.append((k, cls, int(inside.sum()), truncated))
-    for _ in range(rng.randint(0, 2)):  # distractors may cover objects too
+    for _ in range(rng.randint(*covering)):  # distractors may cover objects too
         d = ImageDraw.Draw(img)
         poly = _distractor(rng, size, size)
         d.polygon(poly, fill=tuple(rng.randint(0, 255) for _ in range(3)))
@@ -220,21 +238,24 @@ def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: in
     return img.filter(ImageFilter.GaussianBlur(0.4)), objects
 
 
-
 def make_hard_cls(out_dir: str, per_class=(200, 20, 40), img_size: int = 48,
-                  seed: int = 0) -> str:
+                  seed: int = 0, distractor_prob: float = 0.5, fills=FILLS,
+                  deform: float = 0.12) -> str:
     """An ImageFolder set of the hard shapes (``train/ val/ test/<class>/*.png``): one object
     per image, filling 40-90% of it, drawn as in :func:`make_hard_voc` (random colour and
-    texture, rotation, stretch, deformation) on the same cluttered backgrounds. The stand-in for
-    ImageNet: colt_det pretrains detector backbones on it. Returns ``out_dir``."""
+    texture, tilt, stretch, deformation) on the same cluttered backgrounds, a distractor polygon
+    in ``distractor_prob`` of the images. The stand-in for ImageNet: colt_det pretrains detector
+    backbones on it. Returns ``out_dir``."""
     rng = random.Random(seed)
     return write_imagefolder(out_dir, per_class, HARD_CLASSES,
-                             lambda cls: _hard_crop(rng, cls, img_size))
+                             lambda cls: _hard_crop(rng, cls, img_size, distractor_prob,
+                                                    tuple(fills), deform))
 
 
-def _hard_crop(rng: random.Random, cls: str, size: int) -> Image.Image:
+def _hard_crop(rng: random.Random, cls: str, size: int, distractor_prob: float, fills,
+               deform: float) -> Image.Image:
     img = _background(rng, size, size)
-    if rng.random() < 0.5:
+    if rng.random() < distractor_prob:
         ImageDraw.Draw(img).polygon(_distractor(rng, size, size),
                                     fill=tuple(rng.randint(0, 255) for _ in range(3)))
     side = rng.uniform(0.4, 0.9) * size
@@ -242,7 +263,6 @@ def _hard_crop(rng: random.Random, cls: str, size: int) -> Image.Image:
     bw, bh = side * aspect, side / aspect
     cx, cy = rng.uniform(bw / 2, size - bw / 2), rng.uniform(bh / 2, size - bh / 2)
     mask = _object_mask(cls, size, size, (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2),
-                        rng.uniform(0, 2 * math.pi) if rng.random() < 0.7 else 0.0, rng,
-                        rng.uniform(0.0, 0.12))
-    img.paste(_fill(rng, (size, size)), (0, 0), mask)
+                        rng.uniform(-MAX_TILT, MAX_TILT), rng, rng.uniform(0.0, deform))
+    img.paste(_fill(rng, (size, size), fills), (0, 0), mask)
     return img.filter(ImageFilter.GaussianBlur(0.4))

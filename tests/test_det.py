@@ -10,13 +10,9 @@ from conftest import ROOT, VOC_SAMPLE, det_config
 from mmdet.registry import DATASETS
 from mmengine.registry import DefaultScope
 
-from colt_det.demo_data import DET_CLASSES
+from colt_det.demo_data import DET_CLASSES, VOC_CLASSES, make_voc0712
 from colt_det.det import ClassPartitionDetDataset
 
-
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
-               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
-               'sheep', 'sofa', 'train', 'tvmonitor')
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
         dict(type='PackDetInputs')]
 
@@ -34,6 +30,22 @@ def build_dataset(cfg):
 
 def labels_of(ds, idx=0):
     return sorted(int(i['bbox_label']) for i in ds.get_data_info(idx)['instances'])
+
+
+def test_generated_voc0712_feeds_the_main_config(tmp_path):
+    # benchmarks/voc_amp_round.sh and step_time.py --model r50 run the VOC config on it
+    from mmengine.config import Config
+    root = make_voc0712(str(tmp_path), num_train=6, num_test=2, img_size=(100, 75))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_voc.py'))
+    for dataset in cfg.train_dataloader.dataset.dataset.datasets:
+        dataset.update(data_root=root, filter_cfg=None)
+    cfg.val_dataloader.dataset.data_root = root
+    train, test = build_dataset(cfg.train_dataloader.dataset), build_dataset(
+        cfg.val_dataloader.dataset)
+    assert len(train) == 3 * 12 and len(test) == 2  # RepeatDataset(3) over VOC07 + VOC12
+    labels = {lb for i in range(12) for lb in labels_of(train.dataset, i)}
+    # every other VOC class: both halves of a contiguous 2-partition split have objects
+    assert labels <= set(range(0, 20, 2)) and min(labels) < 10 <= max(labels)
 
 
 def test_real_voc_sample_loads_and_scores():
