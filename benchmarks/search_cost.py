@@ -6,7 +6,7 @@ schedule of each partition training, so N partitions x 1/N of the data = one IMP
 each sparsity target the script reports the first round that reaches it, the training images
 processed and the wall seconds up to that round, the per-layer sparsity (layer collapse = a layer
 with every weight pruned), and the test metric of that round's ticket trained on all classes
-with the final schedule (``method='ticket'``: rewound to theta0, same schedule for everyone).
+with the final schedule (``method='mask'``: rewound to theta0, same schedule for everyone).
 
 Methods:
     colt-N2, colt-N3, colt-N4   COLT with N partitions at the config's prune ratio p
@@ -15,15 +15,24 @@ Methods:
                                 rounds as COLT to reach 89%: separates "prunes more per round"
                                 from "chooses better weights"
     random                      random masks with the per-layer sparsity of COLT N=2's tickets
+    oneshot                     theta0 magnitude-pruned once to each target (no search rounds;
+                                on a pretrained theta0 the Girish et al. baseline)
     colt-N2-layer               fix candidate: layer-wise magnitude pruning (no layer collapse)
+    colt-N2-unscaled            COLT N=2 with partition_budget='full' (each partition trains
+                                on all its images: a round costs more than an IMP round), next
+                                to configs that set 'equal'
     colt-N3-k2                  fix candidate: keep a weight kept by >= 2 of 3 partitions
     dense                       the final schedule without pruning (reference)
+
+``--seeds 0 1 2`` repeats everything per seed (theta0, partitions, data order: ``colt.seed``)
+under ``<work-root>/seed_<s>`` and adds mean, std and the spread-aware verdict over seeds.
 
 Runs are resumable: work dirs under ``--work-root`` are reused (delete them to start over).
 
 Usage:
     .venv/bin/python benchmarks/search_cost.py --task cls      # demo ImageFolder, ~30 min
     .venv/bin/python benchmarks/search_cost.py --task det      # demo VOC-format, to 80%
+    .venv/bin/python benchmarks/search_cost.py --task det-hard [--seeds 0 1 2]  # hard set
     .venv/bin/python benchmarks/search_cost.py --task cls --config configs/colt_resnet18_cifar10.py
 """
 import argparse
@@ -46,6 +55,9 @@ DEFAULTS = {
                          'colt-N2-layer', 'colt-N3-k2', 'dense']),
     'det': dict(config='configs/colt_faster_rcnn_demo.py', targets=[0.8],
                 methods=['colt-N2', 'imp', 'imp-matched', 'random', 'colt-N2-layer', 'dense']),
+    'det-hard': dict(config='configs/colt_faster_rcnn_hard_pretrained.py', targets=[0.8],
+                     methods=['colt-N2', 'colt-N2-layer', 'imp', 'imp-matched', 'random',
+                              'oneshot', 'dense']),
 }
 SEARCH_METHODS = {
     'colt-N2': dict(method='colt', num_partitions=2),
@@ -53,6 +65,7 @@ SEARCH_METHODS = {
     'colt-N4': dict(method='colt', num_partitions=4),
     'imp': dict(method='imp', num_partitions=1),
     'colt-N2-layer': dict(method='colt', num_partitions=2, prune_scope='layer'),
+    'colt-N2-unscaled': dict(method='colt', num_partitions=2, partition_budget='full'),
     'colt-N3-k2': dict(method='colt', num_partitions=3, min_keep=2),
 }
 COLLAPSED = 0.999  # a layer this sparse is (nearly) cut: no signal passes through it
@@ -109,7 +122,8 @@ def final_metric(config: str, work_dir: str, colt: dict) -> dict:
 
 
 def points(name: str, rounds: List[dict], targets: List[float], config: str,
-           work_root: str, random_from: Optional[Dict[float, str]] = None) -> List[dict]:
+           work_root: str, seeded: dict, random_from: Optional[Dict[float, str]] = None
+           ) -> List[dict]:
     """One row per target: cost to reach it and the quality of that round's ticket."""
     rows = []
     for t in targets:
@@ -120,9 +134,10 @@ def points(name: str, rounds: List[dict], targets: List[float], config: str,
         upto = [r for r in rounds if r['round'] <= hit['round']]
         per_layer = hit['per_layer_sparsity']
         if random_from is not None:
-            colt = dict(method='random', random_from=random_from[t])
+            colt = dict(method='random', random_from=random_from[t], **seeded)
         else:
-            colt = dict(method='ticket', init_ticket=dict(path=hit['ticket'], mode='rewind'))
+            # the mask on the search's own theta0 (all of it, e.g. a pretrained BatchNorm)
+            colt = dict(method='mask', mask_from=hit['ticket'], **seeded)
         final = final_metric(config, osp.join(work_root, f'{name}_final_{t:g}'), colt)
         cost = 0 if random_from is not None else 1  # a random mask costs no search rounds
         rows.append(dict(
@@ -149,7 +164,10 @@ def main() -> None:
     parser.add_argument('--config', help='search config (default: the demo config of --task)')
     parser.add_argument('--targets', type=float, nargs='+', help='sparsity targets')
     parser.add_argument('--methods', nargs='+', help=f'subset of the methods (default: all '
-                        f'of the task); known: {sorted(SEARCH_METHODS)} imp-matched random dense')
+                        f'of the task); known: {sorted(SEARCH_METHODS)} imp-matched random '
+                        f'oneshot dense')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help="colt.seed of each repetition (default: the config's seed, once)")
     parser.add_argument('--work-root', help='work dirs (default work_dirs/bench_<task>)')
     parser.add_argument('--out', help='JSON (default benchmarks/results/search_cost_<task>.json)')
     parser.add_argument('--plots', help='plot prefix (default docs/img/bench_<task>)')
@@ -163,15 +181,40 @@ def main() -> None:
     plots = args.plots or osp.join(ROOT, 'docs', 'img', f'bench_{args.task}')
 
     from mmengine.config import Config
-
-    from colt_det.engine.workdir import WorkDir
     base = Config.fromfile(osp.join(ROOT, config))
     if base.get('demo_data'):
         from colt_det.demo_data import ensure_demo_data
         ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
-    p = base.colt.get('prune_ratio', 0.2)
-    stop = dict(target_sparsity=max(targets), max_rounds=40, final_train=False)
     started = time.time()
+    if not args.seeds:
+        result = run_benchmark(config, targets, methods, work_root, seed=None)
+    else:
+        runs = {s: run_benchmark(config, targets, methods, osp.join(work_root, f'seed_{s}'),
+                                 seed=s) for s in args.seeds}
+        first = runs[args.seeds[0]]
+        result = dict(first, rows=aggregate(runs), seeds=args.seeds,
+                      runs={str(s): r for s, r in runs.items()})
+    result.update(task=args.task, config=config,
+                  total_seconds=round(time.time() - started, 1))
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump(result, f, indent=2)
+    print(table(result))
+    print(verdict(result))
+    plot(result, plots)
+    print(f'JSON: {out}; plots: {plots}_*.png')
+
+
+def run_benchmark(config: str, targets: List[float], methods: List[str], work_root: str,
+                  seed: Optional[int]) -> dict:
+    """Every method of ``methods`` from one theta0 (``seed``, or the config's), to ``targets``."""
+    from mmengine.config import Config
+
+    from colt_det.engine.workdir import WorkDir
+    base = Config.fromfile(osp.join(ROOT, config))
+    p = base.colt.get('prune_ratio', 0.2)
+    seeded = {} if seed is None else dict(seed=seed)
+    stop = dict(target_sparsity=max(targets), max_rounds=40, final_train=False, **seeded)
     rounds: Dict[str, List[dict]] = {}
     rows: List[dict] = []
 
@@ -190,9 +233,8 @@ def main() -> None:
     if 'imp-matched' in methods:
         ref = next(r for r in rounds['colt-N2'] if r['sparsity'] >= 0.89 - 1e-9) if any(
             r['sparsity'] >= 0.89 - 1e-9 for r in rounds['colt-N2']) else rounds['colt-N2'][-1]
-        # COLT's mean per-round rate up to 89% (or its last round): IMP at this rate needs
-        # the same number of rounds
-        # rounded up, so that IMP at this rate does reach COLT's sparsity in as many rounds
+        # COLT's mean per-round rate up to 89% (or its last round), rounded up, so that IMP at
+        # this rate reaches COLT's sparsity in as many rounds
         matched = math.ceil((1.0 - (1.0 - ref['sparsity']) ** (1.0 / ref['round'])) * 1e4) / 1e4
         if abs(matched - p) < 0.005:
             print(f'== imp-matched: rate {matched} = p: the same run as imp, not repeated')
@@ -205,34 +247,70 @@ def main() -> None:
 
     for name in rounds:
         print(f'== {name}: final training of the ticket at each target', flush=True)
-        rows += points(name, rounds[name], targets, config, work_root)
+        rows += points(name, rounds[name], targets, config, work_root, seeded)
     if 'random' in methods:
         tickets = {r['target']: r['ticket'] for r in rows
                    if r['method'] == 'colt-N2' and r['reached']}
         print('== random: masks with the per-layer sparsity of colt-N2', flush=True)
         rows += points('random', [x for x in rounds['colt-N2']], [t for t in targets
                                                                   if t in tickets],
-                       config, work_root, random_from=tickets)
+                       config, work_root, seeded, random_from=tickets)
+    if 'oneshot' in methods:
+        print('== oneshot: theta0 magnitude-pruned once to each target', flush=True)
+        rows += [oneshot_point(config, work_root, t, seeded) for t in targets]
     dense = None
     if 'dense' in methods:
         print('== dense reference', flush=True)
-        dense = final_metric(config, osp.join(work_root, 'dense'), dict(method='dense'))
+        dense = final_metric(config, osp.join(work_root, 'dense'), dict(method='dense',
+                                                                         **seeded))
+    return dict(config=config, seed=seed, prune_ratio=p, matched_rate=matched,
+                targets=targets, theta0_sha256=next(iter(theta0.values()), None), dense=dense,
+                rows=rows, curves={n: [dict(round=r['round'], sparsity=r['sparsity'],
+                                            seconds=r['seconds'], samples=r['samples'],
+                                            mean_jaccard=r['mean_jaccard'])
+                                       for r in rs] for n, rs in rounds.items()},
+                machine=dict(cpu_count=os.cpu_count()))
 
-    result = dict(task=args.task, config=config, prune_ratio=p, matched_rate=matched,
-                  targets=targets, theta0_sha256=next(iter(theta0.values())), dense=dense,
-                  rows=rows, curves={n: [dict(round=r['round'], sparsity=r['sparsity'],
-                                              seconds=r['seconds'], samples=r['samples'],
-                                              mean_jaccard=r['mean_jaccard'])
-                                         for r in rs] for n, rs in rounds.items()},
-                  machine=dict(cpu_count=os.cpu_count()),
-                  total_seconds=round(time.time() - started, 1))
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
-    print(table(result))
-    print(verdict(result))
-    plot(result, plots)
-    print(f'JSON: {out}; plots: {plots}_*.png')
+
+def oneshot_point(config: str, work_root: str, target: float, seeded: dict) -> dict:
+    """theta0 magnitude-pruned once to ``target`` (no rounds), trained with the final schedule."""
+    from colt_det.core import load_ticket, sparsity
+    from colt_det.engine.workdir import WorkDir
+    work = osp.join(work_root, f'oneshot_final_{target:g}')
+    final = final_metric(config, work, dict(method='oneshot', target_sparsity=target,
+                                            **seeded))
+    per_layer = sparsity(load_ticket(WorkDir(work).ticket('oneshot')).masks).per_layer
+    return dict(method='oneshot', target=target, reached=True, round=0,
+                sparsity=final['sparsity'], samples=0, seconds=0.0, metric=final['metric'],
+                final_seconds=final['seconds'], min_layer_density=1.0 - max(per_layer.values()),
+                collapsed_layers=[n for n, s in per_layer.items() if s >= COLLAPSED],
+                per_layer_sparsity=per_layer, mean_jaccard=None, per_layer_jaccard=None,
+                ticket=WorkDir(work).ticket('oneshot'))
+
+
+def aggregate(runs: Dict[int, dict]) -> List[dict]:
+    """Mean and sample std over seeds of every (method, target) row reached in every run."""
+    import statistics
+    keys = []
+    for result in runs.values():
+        keys += [(r['method'], r['target']) for r in result['rows'] if r['reached']
+                 and (r['method'], r['target']) not in keys]
+    rows = []
+    for method, target in keys:
+        each = [next((r for r in result['rows'] if r['method'] == method
+                      and r['target'] == target and r['reached']), None)
+                for result in runs.values()]
+        if any(r is None for r in each):
+            rows.append(dict(method=method, target=target, reached=False))
+            continue
+        row = dict(each[0], per_seed={k: [r[k] for r in each]
+                                      for k in ('metric', 'round', 'seconds', 'samples')})
+        for k in ('metric', 'round', 'seconds', 'samples', 'sparsity'):
+            values = [r[k] for r in each]
+            row[k] = statistics.mean(values)
+            row[f'{k}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
 
 
 def table(result: dict) -> str:
@@ -247,7 +325,7 @@ def table(result: dict) -> str:
             continue
         lines.append(
             f"| {r['method']} | {r['target']:.0%} | {r['round']} | {r['sparsity']:.2%} | "
-            f"{r['samples']} | {r['seconds']:.0f} | {_f(r['metric'])} | "
+            f"{r['samples']:.0f} | {r['seconds']:.0f} | {_f(r['metric'], r.get('metric_std'))} | "
             f"{r['min_layer_density']:.3f} | {len(r['collapsed_layers'])} | "
             f"{'-' if r['mean_jaccard'] is None else format(r['mean_jaccard'], '.3f')} |")
     if result['dense']:
@@ -255,8 +333,18 @@ def table(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def _f(v) -> str:
-    return 'n/a' if v is None else f'{v:.4f}'
+def _f(v, std=None) -> str:
+    if v is None:
+        return 'n/a'
+    return f'{v:.4f}' if std is None else f'{v:.4f} ± {std:.4f}'
+
+
+def _spread(a: dict, b: dict) -> str:
+    """Whether two (seed-averaged) metrics differ by more than their seeds' spread."""
+    if 'metric_std' not in a:
+        return ''
+    beyond = abs(a['metric'] - b['metric']) > a['metric_std'] + b['metric_std']
+    return ' (beyond the seed spread)' if beyond else ' (within the seed spread)'
 
 
 def _row(result, method, target):
@@ -278,11 +366,14 @@ def verdict(result: dict) -> str:
          f"{colt['seconds']:.0f} s vs {imp['seconds']:.0f} s "
          f"({colt['seconds'] / imp['seconds']:.2f}x)"),
         ('COLT metric within 1 point of IMP', colt['metric'] >= imp['metric'] - 0.01,
-         f"{colt['metric']:.4f} vs {imp['metric']:.4f}"),
+         f"{colt['metric']:.4f} vs {imp['metric']:.4f}{_spread(colt, imp)}"),
     ]
     if rnd:
         checks.append(('COLT well above random (> 1 point)', colt['metric'] > rnd['metric'] + 0.01,
-                       f"{colt['metric']:.4f} vs {rnd['metric']:.4f}"))
+                       f"{colt['metric']:.4f} vs {rnd['metric']:.4f}{_spread(colt, rnd)}"))
+        checks.append(('the benchmark can tell masks apart: random >= 5 points below IMP',
+                       rnd['metric'] <= imp['metric'] - 0.05,
+                       f"{rnd['metric']:.4f} vs {imp['metric']:.4f}{_spread(rnd, imp)}"))
     return '\n'.join(f"{'MET ' if ok else 'MISS'} {name}: {detail}" for name, ok, detail in checks)
 
 

@@ -23,8 +23,27 @@ def test_verdict_checks_each_target():
     assert lines[1].startswith('MET ') and '57 s vs 95 s' in lines[1]
     assert lines[2].startswith('MISS') and '0.9800 vs 0.9980' in lines[2]
     assert lines[3].startswith('MET ')
+    assert lines[4].startswith('MET ') and 'random >= 5 points below IMP' in lines[4]
     result['rows'][0].update(round=8, seconds=80.0, metric=0.995)
     lines = search_cost.verdict(result).splitlines()
-    assert [ln[:4] for ln in lines] == ['MISS', 'MISS', 'MET ', 'MET ']
+    assert [ln[:4] for ln in lines] == ['MISS', 'MISS', 'MET ', 'MET ', 'MET ']
+    result['rows'][2].update(metric=0.96)  # random only 3.8 points below IMP
+    assert search_cost.verdict(result).splitlines()[4].startswith('MISS')
     table = search_cost.table(result)
     assert '| random | 89% | 0 |' in table and table.rstrip().endswith('| - |')
+
+
+def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
+    runs = {0: dict(rows=[_row('imp', 4, 40.0, 0.50, 0.8), _row('random', 0, 0.0, 0.40, 0.8)]),
+            1: dict(rows=[_row('imp', 4, 44.0, 0.54, 0.8),
+                          dict(method='random', target=0.8, reached=False)])}
+    rows = search_cost.aggregate(runs)
+    imp = next(r for r in rows if r['method'] == 'imp')
+    assert imp['metric'] == 0.52 and abs(imp['metric_std'] - 0.02828) < 1e-4
+    assert imp['seconds'] == 42.0 and imp['per_seed']['metric'] == [0.50, 0.54]
+    assert next(r for r in rows if r['method'] == 'random')['reached'] is False
+    other = dict(imp, metric=0.57, metric_std=0.01)
+    assert search_cost._spread(imp, other) == ' (beyond the seed spread)'
+    assert search_cost._spread(imp, dict(other, metric=0.55)) == ' (within the seed spread)'
+    assert '0.5200 ± 0.0283' in search_cost.table(dict(prune_ratio=0.2, matched_rate=None,
+                                                       theta0_sha256='x', dense=None, rows=rows))

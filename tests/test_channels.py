@@ -207,6 +207,8 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
     (dict(granularity='channel', method='random', random_from='x.safetensors'),
      "granularity='channel' works with method"),
     (dict(granularity='block'), "colt.granularity must be one of ['weight', 'channel']"),
+    (dict(granularity='channel', weight_score='movement'), "weight_score='movement' scores"),
+    (dict(weight_score='gradient'), "colt.weight_score must be one of"),
 ])
 def test_channel_settings_errors(cls_data, tmp_path, colt, message):
     from colt_det.engine.search import ColtSearch

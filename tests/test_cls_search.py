@@ -129,6 +129,26 @@ def test_random_ticket_same_per_layer_sparsity(cls_data, colt_run, tmp_path):
     assert summary['method'] == 'random' and summary['rounds'] == []
 
 
+def test_mask_method_trains_the_given_mask_from_this_theta0(cls_data, colt_run, tmp_path):
+    work, _ = colt_run
+    src = osp.join(work, 'tickets', 'round_02.safetensors')
+    cfg = cls_config(cls_data, str(tmp_path / 'mask'), method='mask', num_partitions=1,
+                     mask_from=src)
+    summary = ColtSearch(cfg).run()
+    a = load_ticket(src)
+    b = load_ticket(str(tmp_path / 'mask' / 'tickets' / 'final.safetensors'))
+    assert all(torch.equal(a.masks[k], b.masks[k]) for k in a.masks)
+    # the same seed gives the same theta0: the whole state, BatchNorm included, is rewound
+    assert load_state(osp.join(work, 'theta0.safetensors')).keys() == load_state(
+        str(tmp_path / 'mask' / 'theta0.safetensors')).keys()
+    assert all(torch.equal(a.theta0[k], b.theta0[k]) for k in a.masks)
+    assert all(torch.all(b.trained[k][~b.masks[k]] == 0) for k in b.masks)
+    assert summary['method'] == 'mask' and summary['rounds'] == []
+    with pytest.raises(ValueError, match="needs mask_from"):
+        ColtSearch(cls_config(cls_data, str(tmp_path / 'bad'), method='mask',
+                              num_partitions=1)).run()
+
+
 def test_resume_skips_finished_stages_and_never_restarts(cls_data, colt_run, tmp_path):
     work, summary = colt_run
     cfg = cls_config(cls_data, work)

@@ -283,7 +283,8 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     mask = magnitude_prune({n: params[n] for n in names}, ones_mask(clf, names), 0.7)
     trained = {k: v + 0.01 for k, v in state_of(clf).items()}  # "trained" != theta0
     src = str(tmp_path / 'cls_final.safetensors')
-    save_ticket(src, mask, state_of(clf), trained=trained, meta=dict(arch='TVResNet18'))
+    save_ticket(src, mask, state_of(clf), trained=trained, meta=dict(arch='TVResNet18'),
+                dense={k: v for k, v in trained.items() if k not in mask})
 
     cfg = det_config(voc_data, str(tmp_path / 'det'), method='ticket', num_partitions=1,
                      init_ticket=dict(path=src, mode='trained'))
@@ -291,6 +292,10 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     theta0 = load_state(str(tmp_path / 'det' / 'theta0.safetensors'))
     for n, m in mask.items():
         assert torch.equal(theta0[n], trained[n] * m)  # detector starts from the ticket
+    # ... with the pretrained BatchNorm parameters and statistics; the classifier head is not
+    # a backbone tensor and is not copied
+    for n in ('backbone.bn1.weight', 'backbone.layer2.1.bn2.running_var'):
+        assert torch.equal(theta0[n], trained[n])
     final = load_ticket(str(tmp_path / 'det' / 'tickets' / 'final.safetensors'))
     assert set(final.masks) == set(mask)
     assert all(torch.equal(final.masks[n], mask[n]) for n in mask)  # mask kept fixed
@@ -300,6 +305,8 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
         report = json.load(f)
     assert report['dropped'] == []  # the ticket masks backbone convs only
     assert report['coverage'] > 0.95 and report['mode'] == 'trained'
+    assert 'backbone.bn1.running_mean' in report['dense_copied']
+    assert not [n for n in report['dense_copied'] if not n.startswith('backbone.')]
 
     # a ticket of another depth is refused with what differs, before anything trains
     torch.manual_seed(1)

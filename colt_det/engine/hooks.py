@@ -48,6 +48,8 @@ class ColtHook(Hook):
             :mod:`colt_det.core.channels`).
         channel_score (str): channels: ``'l1'`` or ``'l1_bn'`` (see
             :func:`~colt_det.core.channels.channel_prune`).
+        weight_score (str): weights: ``'magnitude'`` (|w|) or ``'movement'`` (|w - theta0|,
+            how far this stage's training moved the weight from the rewind point).
         out_mask (str, optional): where to write the pruned mask.
         out_result (str, optional): where to write the stage's record: ``metrics`` (last
             validation), ``test_metrics``, ``sparsity``, ``iters``, then ``seconds`` (wall time
@@ -78,6 +80,7 @@ class ColtHook(Hook):
                  prune_scope: str = 'global',
                  granularity: str = 'weight',
                  channel_score: str = 'l1',
+                 weight_score: str = 'magnitude',
                  out_mask: Optional[str] = None,
                  out_result: Optional[str] = None,
                  out_state: Optional[str] = None,
@@ -93,6 +96,7 @@ class ColtHook(Hook):
         self.prune_scope = prune_scope
         self.granularity = granularity
         self.channel_score = channel_score
+        self.weight_score = weight_score
         self.groups = None
         self.out_mask = out_mask
         self.out_result = out_result
@@ -229,8 +233,11 @@ class ColtHook(Hook):
         if self.groups is not None:
             return channel_prune(params, self.mask, self.groups, self.prune_ratio,
                                  self.prune_scope, self.channel_score)
-        return magnitude_prune({n: params[n] for n in self.mask}, self.mask, self.prune_ratio,
-                               self.prune_scope)
+        scores = {n: params[n].detach() for n in self.mask}
+        if self.weight_score == 'movement':  # how far this stage's training moved each weight
+            theta0 = load_state(self.theta0_path)
+            scores = {n: w - theta0[n].to(w.device, w.dtype) for n, w in scores.items()}
+        return magnitude_prune(scores, self.mask, self.prune_ratio, self.prune_scope)
 
     def _write_result(self, runner, **extra) -> None:
         if self.out_result and runner.rank == 0:

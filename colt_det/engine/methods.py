@@ -60,6 +60,12 @@ def _check_random(s) -> None:
                          "(the ticket whose per-layer sparsity the random mask copies)")
 
 
+def _check_mask(s) -> None:
+    if not s.mask_from:
+        raise ValueError("colt.method='mask' needs mask_from='<ticket>.safetensors' (the ticket "
+                         "whose mask is trained from this config's theta0)")
+
+
 def _check_ticket(s) -> None:
     if not s.init_ticket:
         raise ValueError("colt.method='ticket' needs init_ticket=dict(path=...)")
@@ -119,11 +125,26 @@ def oneshot_mask(search, rounds: List[dict]) -> str:
     return path
 
 
-def checked_random_from(path: str, model: torch.nn.Module, prunable: List[str]) -> dict:
-    """The masks of the ``random_from`` ticket, checked against the model's prunable layers."""
+@register_method('mask', check=_check_mask)
+def given_mask(search, rounds: List[dict]) -> str:
+    """``mask_from``'s mask on this search's theta0, all of it: a ticket rewound to the theta0
+    it was found from, including what a ticket file does not hold (e.g. a pretrained
+    backbone's BatchNorm, which ``init_ticket`` with mode 'rewind' cannot restore)."""
+    path = search.work.ticket('mask')
+    if is_main_process() and not osp.exists(path):
+        save_ticket(path, search.mask_source, load_state(search.work.theta0),  # checked
+                    meta=search.meta(round=0, source=search.s.mask_from))
+    barrier()
+    return path
+
+
+def checked_mask_source(path: str, model: torch.nn.Module, prunable: List[str],
+                        option: str) -> dict:
+    """The masks of the ``option`` (random_from / mask_from) ticket, checked against the
+    model's prunable layers."""
     masks = load_ticket(path).masks
     shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
     if set(masks) != set(prunable) or any(tuple(m.shape) != shapes[n] for n, m in masks.items()):
-        raise SearchError(f'random_from ticket {path} masks other layers than this config '
+        raise SearchError(f'{option} ticket {path} masks other layers than this config '
                           f'prunes: use a ticket of the same model and prunable settings')
     return masks

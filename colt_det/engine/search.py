@@ -69,7 +69,7 @@ class ColtSearch:
         self.classes: List[str] = []
         self.groups: List[List[str]] = []
         self.prunable: List[str] = []
-        self.random_source = self.init_ticket = None
+        self.random_source = self.mask_source = self.init_ticket = None
 
     def prepare(self) -> None:
         """Check everything, then write the settings record and theta0, in that order."""

@@ -26,6 +26,8 @@ class ColtSettings:
     # 'weight': unstructured; 'channel': whole inner channels of model.backbone (deployable)
     granularity: str = 'weight'
     channel_score: str = 'l1'  # channels: 'l1' (filter mean |w|) | 'l1_bn' (x BN |gamma|)
+    # weights: 'magnitude' (|w|, the paper) | 'movement' (|w - theta0|: how far training moved it)
+    weight_score: str = 'magnitude'
     target_sparsity: float = 0.8
     max_rounds: int = 30
     min_keep: Optional[int] = None  # keep a weight kept by >= k partitions (None: all N)
@@ -35,6 +37,7 @@ class ColtSettings:
     final_train: bool = True
     final_train_cfg: Optional[dict] = None
     random_from: Optional[str] = None  # method='random': ticket whose per-layer sparsity to copy
+    mask_from: Optional[str] = None  # method='mask': ticket whose mask to train from this theta0
     # a ticket (e.g. from ImageNet) as the sparse initialisation:
     # dict(path=..., mode='rewind'|'trained', key_map={'backbone.': 'backbone.'})
     init_ticket: Optional[dict] = None
@@ -84,10 +87,15 @@ class ColtSettings:
         _check_choice('prune_scope', self.prune_scope, ('global', 'layer'))
         _check_choice('granularity', self.granularity, ('weight', 'channel'))
         _check_choice('channel_score', self.channel_score, ('l1', 'l1_bn'))
+        _check_choice('weight_score', self.weight_score, ('magnitude', 'movement'))
+        if self.weight_score != 'magnitude' and self.granularity != 'weight':
+            raise ValueError("colt.weight_score='movement' scores single weights: use "
+                             "granularity='weight' (channels are scored by channel_score)")
         if self.granularity == 'channel' and (self.method not in ('colt', 'imp', 'dense')
-                                              or self.init_ticket or self.random_from):
+                                              or self.init_ticket or self.random_from
+                                              or self.mask_from):
             raise ValueError(f"colt.granularity='channel' works with method 'colt', 'imp' or "
-                             f"'dense' and no init_ticket/random_from (got method="
+                             f"'dense' and no init_ticket/random_from/mask_from (got method="
                              f"{self.method!r}): use granularity='weight' for the others")
         _check_choice('partition_scheme', self.partition_scheme,
                       ('contiguous', 'random', 'explicit'))
@@ -98,7 +106,7 @@ class ColtSettings:
                                           or not 1 <= self.min_keep <= n):
             raise ValueError(f'colt.min_keep must be an integer in 1..{n} (the number of '
                              f'partitions) or None, got {self.min_keep!r}')
-        for name in ('random_from', 'metric_key', 'task'):
+        for name in ('random_from', 'mask_from', 'metric_key', 'task'):
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
                 raise ValueError(f'colt.{name} must be a string, got {v!r}')

@@ -33,7 +33,8 @@ def check_partition_job(search) -> None:
 def preflight(search) -> None:
     """The checks that need the model or the files the settings name; writes nothing.
 
-    Keeps what later steps need (``prunable``, ``random_source``, ``init_ticket``) on
+    Keeps what later steps need (``prunable``, ``random_source``, ``mask_source``,
+    ``init_ticket``) on
     ``search``, so no ticket is read or model built twice.
     """
     s = search.s
@@ -47,9 +48,12 @@ def preflight(search) -> None:
                           f'the model (e.g. {params[:2]}): fix or remove them')
     search.task.check_classes(search.cfg, search.classes)
     search.prunable = prunable
+    from .methods import checked_mask_source
     if s.random_from:
-        from .methods import checked_random_from
-        search.random_source = checked_random_from(s.random_from, model, prunable)
+        search.random_source = checked_mask_source(s.random_from, model, prunable,
+                                                   'random_from')
+    if s.mask_from:
+        search.mask_source = checked_mask_source(s.mask_from, model, prunable, 'mask_from')
     if s.init_ticket:
         search.init_ticket = map_init_ticket(s, search.task.arch_name(search.cfg), model,
                                              prunable)

@@ -100,6 +100,8 @@ def apply_init_ticket(search, model: torch.nn.Module) -> None:
     with torch.no_grad():
         for n, m in mapped.masks.items():
             params[n].copy_(values[n] * m)
+    copied = _copy_trained_rest(model, mapped.dense, report.target_prefix) \
+        if mode == 'trained' else []
     # a start killed after this file resumes with it (same settings, same content)
     init = work.ticket('init')
     if not osp.exists(init):
@@ -108,11 +110,25 @@ def apply_init_ticket(search, model: torch.nn.Module) -> None:
     crash_point('init_ticket')
     atomic_write_json(work.transfer_report,
                       dict(report.to_dict(), source=opts['path'], mode=mode,
-                           prunable_coverage=coverage, sparsity=sparsity(mask).overall))
+                           prunable_coverage=coverage, sparsity=sparsity(mask).overall,
+                           dense_copied=copied))
     search.progress(f"init ticket {opts['path']} ({mode}): {len(report.mapped)} layers mapped, "
                     f"{len(report.dropped)} dropped, covers {coverage:.1%} of the prunable "
                     f"weights ({report.coverage:.1%} of {report.target_prefix}* parameters), "
+                    f"{len(copied)} trained non-pruned tensors (BatchNorm) copied, "
                     f"sparsity {sparsity(mask).overall:.2%}")
+
+
+def _copy_trained_rest(model: torch.nn.Module, dense: dict, prefix: str) -> List[str]:
+    """A pretrained backbone comes with its BatchNorm parameters and statistics: copy the
+    ticket's trained non-pruned tensors under ``prefix`` whose name and shape match."""
+    state = model.state_dict()
+    copied = [n for n, t in dense.items()
+              if n.startswith(prefix) and n in state and state[n].shape == t.shape]
+    with torch.no_grad():
+        for n in copied:
+            state[n].copy_(dense[n])
+    return sorted(copied)
 
 
 def _depth(arch: str) -> Optional[int]:
