@@ -56,8 +56,8 @@ DEFAULTS = {
     'det': dict(config='configs/colt_faster_rcnn_demo.py', targets=[0.8],
                 methods=['colt-N2', 'imp', 'imp-matched', 'random', 'colt-N2-layer', 'dense']),
     'det-hard': dict(config='configs/colt_faster_rcnn_hard_pretrained.py', targets=[0.8],
-                     methods=['colt-N2', 'colt-N2-layer', 'imp', 'imp-matched', 'random',
-                              'oneshot', 'dense']),
+                     methods=['colt-N2', 'colt-N2-layer', 'colt-N2-unscaled', 'imp',
+                              'imp-matched', 'random', 'oneshot', 'dense']),
 }
 SEARCH_METHODS = {
     'colt-N2': dict(method='colt', num_partitions=2),

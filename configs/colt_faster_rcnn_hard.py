@@ -1,8 +1,9 @@
 # COLT (N=2) on the hard generated VOC-format set (colt_det/hard_voc.py, made on first use: 20
 # shape classes whose colour carries no class, 10-100 px objects with occlusion, truncation,
-# rotation, stretching, deformation and textured fills, cluttered backgrounds with distractors,
-# 'difficult' flags; 800 trainval / 200 test images of 160x160) with the slim Faster R-CNN: the
-# detection benchmark where masks have to make a difference. Status: docs/benchmarks.md §8.
+# tilt (<= 20 deg), stretching, deformation and textured fills, cluttered backgrounds with
+# distractors, 'difficult' flags; 800 trainval / 200 test images of 160x160) with the slim
+# Faster R-CNN: the detection benchmark where masks have to make a difference. Status:
+# docs/benchmarks.md §8.
 _base_ = ['./colt_faster_rcnn_demo.py']
 demo_data = 'det_hard'
 data_root = 'data/demo/voc_hard/VOCdevkit/'
@@ -27,6 +28,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='MultiStepLR', by_epoch=True, milestones=[5], gamma=0.1),  # final training only
 ]
+# equal budgets: a partition epoch draws 1/N of the training set, so a COLT round processes as
+# many images as an IMP round (with 3-7 objects of 20 classes per image nearly every image holds
+# a class of each partition)
 colt = dict(max_rounds=4, final_train_cfg=dict(max_epochs=6, val_interval=6),
-            progress_interval=50)
+            progress_interval=50, partition_budget='equal')
 work_dir = 'work_dirs/colt_faster_rcnn_hard'

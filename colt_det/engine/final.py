@@ -33,8 +33,12 @@ def train_final(search, mask: Optional[str]) -> dict:
                val_metric=res.get('metrics', {}).get(search.metric_key),
                metric_split='test' if res.get('test_metrics') else 'val')
     search.progress(f'final: sparsity {out["sparsity"]:.2%}, {out["metric_split"]} '
-                    f'{search.metric_key} {out["metric"]}')
+                    f'{search.metric_key} {_fmt(out["metric"])}')
     return out
+
+
+def _fmt(metric) -> str:
+    return f'{metric:.4f}' if isinstance(metric, float) else str(metric)
 
 
 def _test_and_save(search, runner, mask: Optional[str]) -> None:

@@ -59,6 +59,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
         logs.append(log)
     progress(f'started {num_partitions} partition processes ({env["OMP_NUM_THREADS"]} '
              f'thread(s) each), logs in {log_dir}')
+    failed: List[int] = []  # partitions that failed on their own, before any was stopped
     try:
         while any(p.poll() is None for p in procs):
             failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
@@ -66,6 +67,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
                 break
             time.sleep(poll_seconds)
     finally:
+        failed = failed or [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
         running = [p for p in procs if p.poll() is None]
         for p in running:
             p.terminate()
@@ -76,7 +78,8 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
                 p.kill()
         for r in relays:
             r.join(timeout=10)
-    failed = [i for i, p in enumerate(procs) if p.returncode != 0]
+    # name the partition that failed, not one this loop terminated because of it
+    failed = failed or [i for i, p in enumerate(procs) if p.returncode != 0]
     if failed:
         i = failed[0]
         raise PartitionJobError(f'partition {i} failed (exit {procs[i].returncode}): '
