@@ -11,7 +11,8 @@ loading included), median over the timed steps after warm-up.
 Usage:
     .venv/bin/python benchmarks/step_time.py --model slim [--steps 100] [--warmup 10] [--repeats 2]
     .venv/bin/python benchmarks/step_time.py --model r50 --steps 20   # VOC scale: 1000x600, batch 2
-    [--device cpu|cuda] [--amp] [--num-workers N] [--out benchmarks/results/step_time_<model>_<device>.json]
+    [--device cpu|cuda] [--amp] [--num-workers N]
+    [--out benchmarks/results/step_time_<model>_<device>[_amp].json]
 """
 import argparse
 import copy

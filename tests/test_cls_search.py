@@ -115,14 +115,20 @@ def test_same_seed_same_masks_and_imp_shares_theta0(cls_data, colt_run, tmp_path
         'partitions'][0]['classes'] + summary['rounds'][0]['partitions'][1]['classes']
 
 
-def test_random_ticket_same_per_layer_sparsity(cls_data, colt_run, tmp_path):
-    work, _ = colt_run
-    src = osp.join(work, 'tickets', 'round_02.safetensors')
-    cfg = cls_config(cls_data, str(tmp_path / 'rnd'), method='random', num_partitions=1,
-                     random_from=src)
+def _from_round_2(cls_data, colt_run, tmp_path, method: str, option: str):
+    """A one-partition ``method`` search whose ``option`` names the COLT run's round-2 ticket:
+    (that ticket, the final ticket, the summary)."""
+    src = osp.join(colt_run[0], 'tickets', 'round_02.safetensors')
+    cfg = cls_config(cls_data, str(tmp_path / method), method=method, num_partitions=1,
+                     **{option: src})
     summary = ColtSearch(cfg).run()
-    a = load_ticket(src).masks
-    b = load_ticket(str(tmp_path / 'rnd' / 'tickets' / 'final.safetensors')).masks
+    final = load_ticket(str(tmp_path / method / 'tickets' / 'final.safetensors'))
+    return load_ticket(src), final, summary
+
+
+def test_random_ticket_same_per_layer_sparsity(cls_data, colt_run, tmp_path):
+    src, final, summary = _from_round_2(cls_data, colt_run, tmp_path, 'random', 'random_from')
+    a, b = src.masks, final.masks
     for k in a:
         assert int(a[k].sum()) == int(b[k].sum())
     assert not all(torch.equal(a[k], b[k]) for k in a)
@@ -130,17 +136,12 @@ def test_random_ticket_same_per_layer_sparsity(cls_data, colt_run, tmp_path):
 
 
 def test_mask_method_trains_the_given_mask_from_this_theta0(cls_data, colt_run, tmp_path):
-    work, _ = colt_run
-    src = osp.join(work, 'tickets', 'round_02.safetensors')
-    cfg = cls_config(cls_data, str(tmp_path / 'mask'), method='mask', num_partitions=1,
-                     mask_from=src)
-    summary = ColtSearch(cfg).run()
-    a = load_ticket(src)
-    b = load_ticket(str(tmp_path / 'mask' / 'tickets' / 'final.safetensors'))
+    a, b, summary = _from_round_2(cls_data, colt_run, tmp_path, 'mask', 'mask_from')
     assert all(torch.equal(a.masks[k], b.masks[k]) for k in a.masks)
     # the same seed gives the same theta0: the whole state, BatchNorm included, is rewound
-    assert load_state(osp.join(work, 'theta0.safetensors')).keys() == load_state(
-        str(tmp_path / 'mask' / 'theta0.safetensors')).keys()
+    t0a = load_state(osp.join(colt_run[0], 'theta0.safetensors'))
+    t0b = load_state(str(tmp_path / 'mask' / 'theta0.safetensors'))
+    assert t0a.keys() == t0b.keys() and all(torch.equal(t0a[k], t0b[k]) for k in t0a)
     assert all(torch.equal(a.theta0[k], b.theta0[k]) for k in a.masks)
     assert all(torch.all(b.trained[k][~b.masks[k]] == 0) for k in b.masks)
     assert summary['method'] == 'mask' and summary['rounds'] == []

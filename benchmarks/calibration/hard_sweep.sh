@@ -26,7 +26,9 @@ train() {  # run_name variant img_size epochs extra-options...
     "test_dataloader.dataset.pipeline.1.scale=($size,$size)" \
     colt.final_train_cfg.max_epochs=$ep colt.final_train_cfg.val_interval=4 \
     "param_scheduler.1.milestones=[$((ep - 3))]" "$@" > "$OUT/$name.log" 2>&1
-  echo "$name rc=$?"
+  local rc=$?
+  echo "$name rc=$rc"
+  return $rc  # the random run waits for a finished IMP ticket
 }
 dense="colt.method=dense colt.num_partitions=1"
 train A_dense A 160 16 $dense &

@@ -59,7 +59,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
         logs.append(log)
     progress(f'started {num_partitions} partition processes ({env["OMP_NUM_THREADS"]} '
              f'thread(s) each), logs in {log_dir}')
-    failed: List[int] = []  # partitions that failed on their own, before any was stopped
+    failed: List[int] = []  # partitions that failed on their own, before any is terminated
     try:
         while any(p.poll() is None for p in procs):
             failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
@@ -78,9 +78,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
                 p.kill()
         for r in relays:
             r.join(timeout=10)
-    # name the partition that failed, not one this loop terminated because of it
-    failed = failed or [i for i, p in enumerate(procs) if p.returncode != 0]
-    if failed:
+    if failed:  # the partition that failed, not one terminated because of it
         i = failed[0]
         raise PartitionJobError(f'partition {i} failed (exit {procs[i].returncode}): '
                                 f'{_last_error(logs[i])}; full log {logs[i]}; fix it and rerun '
