@@ -22,10 +22,15 @@ Methods:
                                 on all its images: a round costs more than an IMP round), next
                                 to configs that set 'equal'
     colt-N3-k2                  fix candidate: keep a weight kept by >= 2 of 3 partitions
+    colt-N2-movement            COLT N=2 scoring weights by |w - theta0| (weight_score option)
     dense                       the final schedule without pruning (reference)
+    dense-scratch               dense from a random theta0 (det-hard: the config without
+                                its pretrained backbone, configs/colt_faster_rcnn_hard.py)
 
 ``--seeds 0 1 2`` repeats everything per seed (theta0, partitions, data order: ``colt.seed``)
 under ``<work-root>/seed_<s>`` and adds mean, std and the spread-aware verdict over seeds.
+``seed_<s>`` may be a link to a finished single-seed work root of the same config whose
+``colt.seed`` is ``s``: its runs are reused, not repeated.
 
 Runs are resumable: work dirs under ``--work-root`` are reused (delete them to start over).
 
@@ -57,7 +62,9 @@ DEFAULTS = {
                 methods=['colt-N2', 'imp', 'imp-matched', 'random', 'colt-N2-layer', 'dense']),
     'det-hard': dict(config='configs/colt_faster_rcnn_hard_pretrained.py', targets=[0.8],
                      methods=['colt-N2', 'colt-N2-layer', 'colt-N2-unscaled', 'imp',
-                              'imp-matched', 'random', 'oneshot', 'dense']),
+                              'imp-matched', 'random', 'oneshot', 'dense'],
+                     pretrain='configs/pretrain_tvresnet18_hard_cls.py',
+                     scratch='configs/colt_faster_rcnn_hard.py'),
 }
 SEARCH_METHODS = {
     'colt-N2': dict(method='colt', num_partitions=2),
@@ -67,6 +74,7 @@ SEARCH_METHODS = {
     'colt-N2-layer': dict(method='colt', num_partitions=2, prune_scope='layer'),
     'colt-N2-unscaled': dict(method='colt', num_partitions=2, partition_budget='full'),
     'colt-N3-k2': dict(method='colt', num_partitions=3, min_keep=2),
+    'colt-N2-movement': dict(method='colt', num_partitions=2, weight_score='movement'),
 }
 COLLAPSED = 0.999  # a layer this sparse is (nearly) cut: no signal passes through it
 
@@ -165,7 +173,7 @@ def main() -> None:
     parser.add_argument('--targets', type=float, nargs='+', help='sparsity targets')
     parser.add_argument('--methods', nargs='+', help=f'subset of the methods (default: all '
                         f'of the task); known: {sorted(SEARCH_METHODS)} imp-matched random '
-                        f'oneshot dense')
+                        f'oneshot dense dense-scratch')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help="colt.seed of each repetition (default: the config's seed, once)")
     parser.add_argument('--work-root', help='work dirs (default work_dirs/bench_<task>)')
@@ -185,16 +193,22 @@ def main() -> None:
     if base.get('demo_data'):
         from colt_det.demo_data import ensure_demo_data
         ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
+    pretrained = None
+    if base.colt.get('init_ticket'):
+        pretrained = ensure_pretrained(base.colt.init_ticket['path'], d.get('pretrain'))
     started = time.time()
     if not args.seeds:
-        result = run_benchmark(config, targets, methods, work_root, seed=None)
+        result = run_benchmark(config, targets, methods, work_root, seed=None,
+                               scratch_config=d.get('scratch'))
     else:
-        runs = {s: run_benchmark(config, targets, methods, osp.join(work_root, f'seed_{s}'),
-                                 seed=s) for s in args.seeds}
+        # realpath: seed_<s> may link to the single-seed run of the same config and seed
+        runs = {s: run_benchmark(config, targets, methods,
+                                 osp.realpath(osp.join(work_root, f'seed_{s}')), seed=s,
+                                 scratch_config=d.get('scratch')) for s in args.seeds}
         first = runs[args.seeds[0]]
         result = dict(first, rows=aggregate(runs), seeds=args.seeds,
                       runs={str(s): r for s, r in runs.items()})
-    result.update(task=args.task, config=config,
+    result.update(task=args.task, config=config, pretrained=pretrained,
                   total_seconds=round(time.time() - started, 1))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
@@ -205,9 +219,29 @@ def main() -> None:
     print(f'JSON: {out}; plots: {plots}_*.png')
 
 
+def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
+    """The config's pretrained theta0 (``init_ticket``): trained first with ``pretrain_config``
+    if it is not there yet; returns its file hash and the pretraining's test metric."""
+    import subprocess
+
+    from colt_det.engine.workdir import read_json
+    path = osp.join(ROOT, ticket)
+    if not osp.exists(path):
+        if pretrain_config is None:
+            sys.exit(f'error: the init_ticket {ticket} does not exist: train it first')
+        print(f'== pretraining theta0: tools/train.py {pretrain_config}', flush=True)
+        subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+                        osp.join(ROOT, pretrain_config)], cwd=ROOT, check=True)
+    summary = osp.join(osp.dirname(osp.dirname(path)), 'colt_summary.json')
+    final = read_json(summary)['final'] if osp.exists(summary) else {}
+    return dict(ticket=ticket, config=pretrain_config, sha256=sha(path),
+                metric=final.get('metric'), seconds=final.get('seconds'))
+
+
 def run_benchmark(config: str, targets: List[float], methods: List[str], work_root: str,
-                  seed: Optional[int]) -> dict:
-    """Every method of ``methods`` from one theta0 (``seed``, or the config's), to ``targets``."""
+                  seed: Optional[int], scratch_config: Optional[str] = None) -> dict:
+    """Every method of ``methods`` from one theta0 (``seed``, or the config's), to ``targets``;
+    ``dense-scratch`` trains ``scratch_config`` (the config without its pretrained theta0)."""
     from mmengine.config import Config
 
     from colt_det.engine.workdir import WorkDir
@@ -242,7 +276,7 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
             search('imp-matched', dict(method='imp', num_partitions=1, prune_ratio=matched))
 
     theta0 = {n: sha(WorkDir(osp.join(work_root, n)).theta0) for n in rounds}
-    if len(set(theta0.values())) != 1:
+    if len(set(theta0.values())) > 1:
         sys.exit(f'error: the methods started from different theta0 {theta0}: use one config')
 
     for name in rounds:
@@ -258,13 +292,19 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
     if 'oneshot' in methods:
         print('== oneshot: theta0 magnitude-pruned once to each target', flush=True)
         rows += [oneshot_point(config, work_root, t, seeded) for t in targets]
-    dense = None
+    dense = dense_scratch = None
     if 'dense' in methods:
         print('== dense reference', flush=True)
         dense = final_metric(config, osp.join(work_root, 'dense'), dict(method='dense',
                                                                          **seeded))
+    if 'dense-scratch' in methods:
+        print('== dense from a random theta0', flush=True)
+        dense_scratch = final_metric(scratch_config or config,
+                                     osp.join(work_root, 'dense_scratch'),
+                                     dict(method='dense', init_ticket=None, **seeded))
     return dict(config=config, seed=seed, prune_ratio=p, matched_rate=matched,
                 targets=targets, theta0_sha256=next(iter(theta0.values()), None), dense=dense,
+                dense_scratch=dense_scratch,
                 rows=rows, curves={n: [dict(round=r['round'], sparsity=r['sparsity'],
                                             seconds=r['seconds'], samples=r['samples'],
                                             mean_jaccard=r['mean_jaccard'])
@@ -330,6 +370,13 @@ def table(result: dict) -> str:
             f"{'-' if r['mean_jaccard'] is None else format(r['mean_jaccard'], '.3f')} |")
     if result['dense']:
         lines.append(f"dense reference: metric {_f(result['dense']['metric'])}")
+    if result.get('pretrained'):
+        pre = result['pretrained']
+        lines.append(f"pretrained theta0 ({pre['config']}, {pre['sha256']}): test metric "
+                     f"{_f(pre['metric'])}")
+    if result.get('dense_scratch'):
+        lines.append(f"dense from a random theta0: metric "
+                     f"{_f(result['dense_scratch']['metric'])}")
     return '\n'.join(lines)
 
 
@@ -385,10 +432,11 @@ def plot(result: dict, prefix: str) -> None:
     methods = sorted({r['method'] for r in result['rows']})
     fig, ax = plt.subplots(figsize=(6, 4))
     for m in methods:
-        pts = [(r['sparsity'], r['metric']) for r in result['rows']
+        pts = [(r['sparsity'], r['metric'], r.get('metric_std', 0.0)) for r in result['rows']
                if r['method'] == m and r['reached'] and r['metric'] is not None]
-        if pts:
-            ax.plot(*zip(*pts), marker='o', label=m)
+        if pts:  # error bars: the std over seeds (none for one seed)
+            x, y, err = zip(*pts)
+            ax.errorbar(x, y, yerr=err, marker='o', capsize=3, label=m)
     if result['dense']:
         ax.axhline(result['dense']['metric'], color='k', ls=':', label='dense')
     _save(fig, ax, f'{prefix}_metric_vs_sparsity.png', 'sparsity', 'final test metric')

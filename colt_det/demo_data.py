@@ -9,6 +9,7 @@ import math
 import os
 import os.path as osp
 import random
+import shutil
 from typing import Callable, List, Sequence, Tuple
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -216,6 +217,13 @@ def write_imagefolder(out_dir: str, per_class, classes: Sequence[str],
     return out_dir
 
 
+def _marker_says(marker: str, version: str) -> bool:
+    if not osp.exists(marker):
+        return False
+    with open(marker) as f:
+        return f.read().strip() == version
+
+
 def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
     """Generate the demo data under ``data_root`` unless a finished copy is there.
 
@@ -227,13 +235,15 @@ def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
             make_voc(osp.join(data_root, 'voc'))
             open(marker, 'w').close()
     if kind in ('det_hard', 'cls_hard'):
-        from .hard_voc import make_hard_cls, make_hard_voc
+        from .hard_voc import HARD_DATA_VERSION, make_hard_cls, make_hard_voc
         sub, make = ('voc_hard', make_hard_voc) if kind == 'det_hard' else \
             ('cls_hard', make_hard_cls)
         marker = osp.join(data_root, sub, '.done')
-        if not osp.exists(marker):
+        if not _marker_says(marker, HARD_DATA_VERSION):  # absent, or made by older defaults
+            shutil.rmtree(osp.join(data_root, sub), ignore_errors=True)
             make(osp.join(data_root, sub))
-            open(marker, 'w').close()
+            with open(marker, 'w') as f:
+                f.write(HARD_DATA_VERSION)
     if kind in ('cls', 'both'):
         marker = osp.join(data_root, 'cls', '.done')
         if not osp.exists(marker):

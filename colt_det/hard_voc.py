@@ -20,6 +20,9 @@ HARD_CLASSES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'hba
                 'star', 'chevron', 'pentagon', 'hexagon', 'arrow', 'tee', 'ell', 'trapezoid',
                 'crescent', 'semicircle', 'frame', 'xshape')
 
+# bump when the presets' defaults change: ensure_demo_data regenerates older folders
+HARD_DATA_VERSION = '2'
+
 Point = Tuple[float, float]
 # Objects are tilted by at most this many radians: a free rotation would turn a square into a
 # diamond, a cross into an xshape and an hbar into a vbar, i.e. make those classes identical.
@@ -163,8 +166,8 @@ def _object_mask(cls: str, w: int, h: int, box: Tuple[float, float, float, float
 
 
 def make_hard_voc(out_dir: str, num_train: int = 800, num_test: int = 200,
-                  img_size: int = 160, min_objects: int = 3, max_objects: int = 7,
-                  seed: int = 0, min_side: float = 10, max_side: float = 100,
+                  img_size: int = 128, min_objects: int = 3, max_objects: int = 7,
+                  seed: int = 0, min_side: float = 10, max_side: float = 80,
                   fills=FILLS, distractors: Tuple[int, int] = (1, 3),
                   covering: Tuple[int, int] = (0, 2), deform: float = 0.12) -> str:
     """Write the hard VOC-format set under ``out_dir``; returns the ``VOCdevkit`` path.
@@ -238,7 +241,7 @@ def _hard_image(rng: random.Random, size: int, min_objects: int, max_objects: in
     return img.filter(ImageFilter.GaussianBlur(0.4)), objects
 
 
-def make_hard_cls(out_dir: str, per_class=(200, 20, 40), img_size: int = 48,
+def make_hard_cls(out_dir: str, per_class=(600, 20, 40), img_size: int = 48,
                   seed: int = 0, distractor_prob: float = 0.5, fills=FILLS,
                   deform: float = 0.12) -> str:
     """An ImageFolder set of the hard shapes (``train/ val/ test/<class>/*.png``): one object

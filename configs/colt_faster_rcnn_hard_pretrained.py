@@ -1,7 +1,11 @@
 # COLT on the hard detection set from a pretrained theta0: the backbone trained by
-# configs/pretrain_tvresnet18_hard_cls.py (run it first), rewound to those pretrained weights in
-# every round (issue #13, item 3).
+# configs/pretrain_tvresnet18_hard_cls.py (benchmarks/search_cost.py --task det-hard runs it
+# when it is missing), rewound to those pretrained weights in every round (issue #13, item 3).
 _base_ = ['./colt_faster_rcnn_hard.py']
+# fine-tuned the way mmdet fine-tunes a pretrained ResNet (its R-50 configs): BatchNorm
+# statistics frozen at the pretrained ones (norm_eval; the affine parameters still train) and
+# the stem + layer1 frozen (frozen_stages=1; their masks still apply)
+model = dict(backbone=dict(norm_eval=True, frozen_stages=1))
 colt = dict(init_ticket=dict(
     path='work_dirs/pretrain_tvresnet18_hard_cls/tickets/final.safetensors', mode='trained',
     key_map={'backbone.': 'backbone.'}))

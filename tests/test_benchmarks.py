@@ -47,3 +47,29 @@ def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
     assert search_cost._spread(imp, dict(other, metric=0.55)) == ' (within the seed spread)'
     assert '0.5200 ± 0.0283' in search_cost.table(dict(prune_ratio=0.2, matched_rate=None,
                                                        theta0_sha256='x', dense=None, rows=rows))
+
+
+def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
+    """docs/benchmarks.md §8 quotes the det-hard benchmark's table and verdict as the script
+    printed them from benchmarks/results/search_cost_det-hard*.json (rerun: the docs must
+    follow)."""
+    import glob
+    import json
+    with open(osp.join(ROOT, 'docs', 'benchmarks.md')) as f:
+        docs = f.read()
+    paths = sorted(glob.glob(osp.join(ROOT, 'benchmarks', 'results', 'search_cost_det-hard*.json')))
+    assert paths, 'no recorded det-hard benchmark'
+    for path in paths:
+        with open(path) as f:
+            result = json.load(f)
+        assert result['task'] == 'det-hard' and result['pretrained']['metric'] is not None
+        quoted = search_cost.table(result).splitlines() + search_cost.verdict(result).splitlines()
+        missing = [line for line in quoted if line not in docs]
+        assert not missing, f'{osp.basename(path)}: not in docs/benchmarks.md: {missing}'
+    # the calibration runs before the benchmark (benchmarks/calibration/record.py)
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'calibration'))
+    import record
+    with open(osp.join(ROOT, 'benchmarks', 'results', 'hard_calibration_cpu.json')) as f:
+        calibration = json.load(f)
+    missing = [line for line in record.rows(calibration) if line not in docs]
+    assert not missing, f'hard_calibration_cpu.json: not in docs/benchmarks.md: {missing}'

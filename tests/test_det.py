@@ -322,6 +322,19 @@ def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     assert not osp.exists(tmp_path / 'det50')  # nothing written
 
 
+def test_half_width_tvresnet_matches_the_detector_backbone():
+    """The hard benchmark pretrains TVResNet(base_width=32) for mmdet ResNet(base_channels=32)."""
+    from mmdet.models.backbones import ResNet
+
+    from colt_det.cls.models import TVResNet
+    clf, det = TVResNet(18, base_width=32), ResNet(18, base_channels=32)
+    assert {k: v.shape for k, v in clf.state_dict().items()} == \
+        {k: v.shape for k, v in det.state_dict().items()}
+    assert clf(torch.zeros(2, 3, 48, 48)).shape == (2, 256) and clf.out_channels == 256
+    with pytest.raises(ValueError, match='depth 18 or 34'):
+        TVResNet(50, base_width=32)
+
+
 def test_voc_metric_matches_mmdet_and_names_classes():
     """ColtVOCMetric's mAP is mmdet's VOCMetric's; per-class APs carry the dataset's names."""
     import numpy as np

@@ -1,5 +1,6 @@
 """The hard generated detection set: deterministic, VOC-valid, and as hard as it says."""
 import glob
+import os
 import hashlib
 import os.path as osp
 import xml.etree.ElementTree as ET
@@ -36,7 +37,7 @@ def test_objects_are_varied_and_flagged(tmp_path):
     difficult = sum(int(o.find('difficult').text) for o in objects)
     truncated = sum(int(o.find('truncated').text) for o in objects)
     assert names == set(HARD_CLASSES)  # all 20 classes in 40 images
-    assert len(objects) >= 3 * 40 and min(sides) < 14 and max(sides) > 80
+    assert len(objects) >= 3 * 40 and min(sides) < 14 and max(sides) > 60
     assert 0 < difficult < len(objects) // 3 and truncated > 0
     with DefaultScope.overwrite_default_scope('mmdet'):  # loads as VOC; difficult = ignored
         ds = DATASETS.build(dict(
@@ -57,3 +58,25 @@ def test_hard_classification_set_is_deterministic(tmp_path):
     assert _digest(a) == _digest(b)
     ds = ImageFolderCls(a, split='train', img_size=32, norm='imagenet')
     assert list(ds.classes) == sorted(HARD_CLASSES) and len(ds) == 2 * len(HARD_CLASSES)
+
+
+def test_data_made_by_older_defaults_is_regenerated(tmp_path, monkeypatch):
+    """ensure_demo_data trusts a hard-set folder only if its marker names the current preset."""
+    import colt_det.hard_voc as hard_voc
+    from colt_det.demo_data import ensure_demo_data
+    made = []
+
+    def fake_make(out_dir):
+        made.append(out_dir)
+        os.makedirs(out_dir, exist_ok=True)
+
+    monkeypatch.setattr(hard_voc, 'make_hard_voc', fake_make)
+    old = tmp_path / 'voc_hard'
+    old.mkdir()
+    (old / 'stale.jpg').write_bytes(b'old')
+    (old / '.done').write_text('')  # the marker the first preset wrote
+    ensure_demo_data(str(tmp_path), 'det_hard')
+    assert len(made) == 1 and not (old / 'stale.jpg').exists()
+    assert (old / '.done').read_text() == hard_voc.HARD_DATA_VERSION
+    ensure_demo_data(str(tmp_path), 'det_hard')  # current: kept
+    assert len(made) == 1

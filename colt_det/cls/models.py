@@ -92,9 +92,16 @@ class CifarResNet(nn.Module):
 
 @MODELS.register_module()
 class TVResNet(nn.Module):
-    """torchvision ResNet-18/34/50 without its ``fc`` (ImageNet layout, mmdet ResNet names)."""
+    """torchvision ResNet-18/34/50 without its ``fc`` (ImageNet layout, mmdet ResNet names).
 
-    def __init__(self, depth: int = 50) -> None:
+    Args:
+        depth (int): 18, 34 or 50.
+        base_width (int): channels of the stem and ``layer1`` (64 in torchvision); other
+            widths (ResNet-18/34 only) match mmdet's ``ResNet(base_channels=...)``, e.g. the
+            half-width backbone of the hard detection benchmark.
+    """
+
+    def __init__(self, depth: int = 50, base_width: int = 64) -> None:
         super().__init__()
         import torchvision
 
@@ -102,10 +109,28 @@ class TVResNet(nn.Module):
                     50: torchvision.models.resnet50}
         if depth not in builders:
             raise ValueError(f'TVResNet depth must be one of {sorted(builders)}, got {depth}')
-        net = builders[depth](weights=None)  # never download: weights come from tickets/files
-        for name in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4'):
-            setattr(self, name, getattr(net, name))
-        self.out_channels = net.fc.in_features
+        if base_width == 64:
+            net = builders[depth](weights=None)  # never download: weights come from files
+            for name in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3',
+                         'layer4'):
+                setattr(self, name, getattr(net, name))
+            self.out_channels = net.fc.in_features
+            return
+        if depth == 50:
+            raise ValueError('TVResNet base_width other than 64 needs depth 18 or 34')
+        w = base_width
+        self.conv1 = nn.Conv2d(3, w, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        inplanes = w
+        for i, blocks in enumerate({18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}[depth]):
+            planes = w * 2 ** i
+            layer = [_BasicBlock(inplanes, planes, 1 if i == 0 else 2)]
+            layer += [_BasicBlock(planes, planes) for _ in range(blocks - 1)]
+            setattr(self, f'layer{i + 1}', nn.Sequential(*layer))
+            inplanes = planes
+        self.out_channels = inplanes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
