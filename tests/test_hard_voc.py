@@ -1,7 +1,7 @@
 """The hard generated detection set: deterministic, VOC-valid, and as hard as it says."""
 import glob
-import os
 import hashlib
+import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 

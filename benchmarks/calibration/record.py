@@ -12,7 +12,11 @@ Usage:
 import argparse
 import json
 import os.path as osp
+import sys
 from typing import List
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from colt_det.engine.workdir import read_json  # noqa: E402
 
 
 def collect(runs: List[str]) -> dict:
@@ -20,8 +24,7 @@ def collect(runs: List[str]) -> dict:
     out = {}
     for run in runs:
         name, work_dir, what = run.split('=', 2)
-        with open(osp.join(work_dir, 'colt_summary.json')) as f:
-            final = json.load(f)['final']
+        final = read_json(osp.join(work_dir, 'colt_summary.json'))['final']
         out[name] = dict(what=what, work_dir=work_dir, metric=final['metric'],
                          sparsity=final['sparsity'], seconds=round(final['seconds'], 1))
     return out
@@ -40,8 +43,7 @@ def main() -> None:
     parser.add_argument('--show', help='print the rows of a recorded JSON')
     args = parser.parse_args()
     if args.show:
-        with open(args.show) as f:
-            record = json.load(f)
+        record = read_json(args.show)
     else:
         if not args.runs or not args.out:
             parser.error('give runs and --out (or --show FILE)')
