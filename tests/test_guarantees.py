@@ -91,6 +91,30 @@ def test_killed_at_each_write_boundary_resumes_to_the_same_ticket(
     no_stage_checkpoints(work)
 
 
+def test_search_continued_to_a_higher_target_keeps_its_rounds(tiny_cfg, reference, tmp_path,
+                                                              capsys):
+    work, no_final = str(tmp_path / 'w'), ['--cfg-options', 'colt.final_train=False']
+    assert train([tiny_cfg, '--work-dir', work, *no_final, 'colt.target_sparsity=0.4']) == 0
+    first = checksums(work)['tickets/round_01.safetensors']
+    assert not osp.exists(osp.join(work, 'tickets', 'round_02.safetensors'))
+    # a lower target is refused (its round ticket already exists), a higher one adds rounds
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume', *no_final,
+                                  'colt.target_sparsity=0.3']), 'changed colt settings')
+    assert train([tiny_cfg, '--work-dir', work, '--resume', *no_final,
+                  'colt.target_sparsity=0.7']) == 0
+    assert checksums(work)['tickets/round_01.safetensors'] == first
+    ref = load_ticket(osp.join(reference, 'tickets', 'round_02.safetensors')).masks
+    got = load_ticket(osp.join(work, 'tickets', 'round_02.safetensors')).masks
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    assert json.load(open(osp.join(work, 'colt_settings.json')))['target_sparsity'] == 0.7
+    # a final ticket is trained for its target: that search cannot be continued
+    before = checksums(reference)
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', reference, '--resume',
+                                  '--cfg-options', 'colt.target_sparsity=0.9']),
+                   'changed colt settings', 'target_sparsity')
+    assert checksums(reference) == before
+
+
 def test_killed_after_init_ticket_resumes(tiny_cfg, reference, tmp_path, monkeypatch):
     work = str(tmp_path / 'w')
     ticket = osp.join(reference, 'tickets', 'final.safetensors')

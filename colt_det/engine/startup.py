@@ -98,7 +98,30 @@ def record_settings(search) -> None:
     defaults = json.loads(json.dumps(type(search.s)().record()))
     changed = sorted(k for k in set(started) | set(current)
                      if started.get(k, defaults.get(k)) != current.get(k))
-    if changed:
+    if changed and extends(search, started, changed):
+        # the rounds do not depend on the target: a search continued to a higher one keeps them
+        search.progress(f"continuing the search to target_sparsity {search.s.target_sparsity:.0%}"
+                        f" (was {started['target_sparsity']:.0%}), max_rounds "
+                        f"{search.s.max_rounds} (was {started['max_rounds']})")
+        if is_main_process():
+            atomic_write_json(work.settings, current)
+        barrier()
+    elif changed:
         raise SearchError(f'--resume with changed colt settings {changed} (was '
                           f'{[started.get(k) for k in changed]}): restore them or use a new '
                           f'--work-dir')
+
+
+# what a resumed search may raise: the round loop stops on them, nothing else depends on them
+EXTENDABLE = ('target_sparsity', 'max_rounds')
+
+
+def extends(search, started: dict, changed: list) -> bool:
+    """``changed`` only raises the target or the round limit of a round-based search whose
+    final training has not begun (the final ticket is trained for one target)."""
+    from .methods import METHODS
+    s, work = search.s, search.work
+    return (set(changed) <= set(EXTENDABLE) and METHODS[s.method].rounds
+            and s.target_sparsity >= started['target_sparsity']
+            and s.max_rounds >= started['max_rounds']
+            and agree(not osp.exists(work.final_stage) and not osp.exists(work.final_ticket)))
