@@ -33,6 +33,10 @@ under ``<work-root>/seed_<s>`` and adds mean, std and the spread-aware verdict o
 ``colt.seed`` is ``s``: its runs are reused, not repeated.
 
 Runs are resumable: work dirs under ``--work-root`` are reused (delete them to start over).
+A finished work root takes more ``--targets``: its searches continue to the highest target
+(``--resume`` raises their ``target_sparsity``), finished final trainings are skipped, and a
+search already run further is not lowered. (``imp-matched`` takes its rate from COLT's rounds,
+so it is refused where COLT's new rounds change that rate: leave it out of such a run.)
 
 Usage:
     .venv/bin/python benchmarks/search_cost.py --task cls      # demo ImageFolder, ~30 min
@@ -46,6 +50,7 @@ import json
 import math
 import os
 import os.path as osp
+import statistics
 import sys
 import time
 from typing import Dict, List, Optional
@@ -119,6 +124,13 @@ def rounds_of(work_dir: str) -> List[dict]:
                         mean_jaccard=meta['overlap']['mean_jaccard']))
         r += 1
     return out
+
+
+def searched_to(work_dir: str) -> float:
+    """The target_sparsity of the search in ``work_dir`` (0 where none has started)."""
+    from colt_det.engine.workdir import WorkDir, read_json
+    settings = WorkDir(work_dir).settings
+    return read_json(settings)['target_sparsity'] if osp.exists(settings) else 0.0
 
 
 def final_metric(config: str, work_dir: str, colt: dict) -> dict:
@@ -207,7 +219,8 @@ def main() -> None:
                                  scratch_config=d.get('scratch')) for s in args.seeds}
         first = runs[args.seeds[0]]
         result = dict(first, rows=aggregate(runs), seeds=args.seeds,
-                      runs={str(s): r for s, r in runs.items()})
+                      runs={str(s): r for s, r in runs.items()},
+                      dense=mean_std([r['dense'] for r in runs.values()]))
     result.update(task=args.task, config=config, pretrained=pretrained,
                   total_seconds=round(time.time() - started, 1))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -255,7 +268,11 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
     def search(name: str, colt: dict) -> None:
         work = osp.join(work_root, name)
         print(f'== {name}: search {colt}', flush=True)
-        run_search(load_cfg(config, work, {**stop, 'prune_ratio': p, **colt}))
+        # a search run further before (by a run with higher --targets) is reused as it is:
+        # a resumed search may raise its target, not lower it
+        target = max(stop['target_sparsity'], searched_to(work))
+        run_search(load_cfg(config, work, {**stop, 'prune_ratio': p, **colt,
+                                           'target_sparsity': target}))
         rounds[name] = rounds_of(work)
 
     order = [m for m in methods if m in SEARCH_METHODS]
@@ -330,7 +347,6 @@ def oneshot_point(config: str, work_root: str, target: float, seeded: dict) -> d
 
 def aggregate(runs: Dict[int, dict]) -> List[dict]:
     """Mean and sample std over seeds of every (method, target) row reached in every run."""
-    import statistics
     keys = []
     for result in runs.values():
         keys += [(r['method'], r['target']) for r in result['rows'] if r['reached']
@@ -353,6 +369,16 @@ def aggregate(runs: Dict[int, dict]) -> List[dict]:
     return rows
 
 
+def mean_std(finals: List[Optional[dict]]) -> Optional[dict]:
+    """One final training repeated over seeds: the mean metric with its sample std."""
+    if not finals or any(f is None for f in finals):
+        return None
+    values = [f['metric'] for f in finals]
+    return dict(metric=statistics.mean(values), per_seed=values,
+                metric_std=statistics.stdev(values) if len(values) > 1 else 0.0,
+                sparsity=finals[0]['sparsity'])
+
+
 def table(result: dict) -> str:
     lines = [f"p={result['prune_ratio']}, matched IMP rate {result['matched_rate']}, "
              f"theta0 {result['theta0_sha256']}",
@@ -369,7 +395,8 @@ def table(result: dict) -> str:
             f"{r['min_layer_density']:.3f} | {len(r['collapsed_layers'])} | "
             f"{'-' if r['mean_jaccard'] is None else format(r['mean_jaccard'], '.3f')} |")
     if result['dense']:
-        lines.append(f"dense reference: metric {_f(result['dense']['metric'])}")
+        dense = result['dense']
+        lines.append(f"dense reference: metric {_f(dense['metric'], dense.get('metric_std'))}")
     if result.get('pretrained'):
         pre = result['pretrained']
         lines.append(f"pretrained theta0 ({pre['config']}, {pre['sha256']}): test metric "

@@ -45,8 +45,13 @@ def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
     other = dict(imp, metric=0.57, metric_std=0.01)
     assert search_cost._spread(imp, other) == ' (beyond the seed spread)'
     assert search_cost._spread(imp, dict(other, metric=0.55)) == ' (within the seed spread)'
-    assert '0.5200 ± 0.0283' in search_cost.table(dict(prune_ratio=0.2, matched_rate=None,
-                                                       theta0_sha256='x', dense=None, rows=rows))
+    dense = search_cost.mean_std([dict(metric=0.30, sparsity=0.0), dict(metric=0.34,
+                                                                        sparsity=0.0)])
+    assert dense['per_seed'] == [0.30, 0.34] and abs(dense['metric_std'] - 0.02828) < 1e-4
+    assert search_cost.mean_std([dict(metric=0.30, sparsity=0.0), None]) is None
+    table = search_cost.table(dict(prune_ratio=0.2, matched_rate=None, theta0_sha256='x',
+                                   dense=dense, rows=rows))
+    assert '0.5200 ± 0.0283' in table and 'dense reference: metric 0.3200 ± 0.0283' in table
 
 
 def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
@@ -73,3 +78,10 @@ def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
         calibration = json.load(f)
     missing = [line for line in record.rows(calibration) if line not in docs]
     assert not missing, f'hard_calibration_cpu.json: not in docs/benchmarks.md: {missing}'
+
+
+def test_a_search_run_further_is_not_lowered(tmp_path):
+    # a benchmark with lower --targets reuses a search that a run with higher ones continued
+    assert search_cost.searched_to(str(tmp_path / 'none')) == 0.0
+    (tmp_path / 'colt_settings.json').write_text('{"target_sparsity": 0.9}')
+    assert search_cost.searched_to(str(tmp_path)) == 0.9
