@@ -69,7 +69,12 @@ DEFAULTS = {
                      methods=['colt-N2', 'colt-N2-layer', 'colt-N2-unscaled', 'imp',
                               'imp-matched', 'random', 'oneshot', 'dense'],
                      pretrain='configs/pretrain_tvresnet18_hard_cls.py',
-                     scratch='configs/colt_faster_rcnn_hard.py'),
+                     scratch='configs/colt_faster_rcnn_hard.py',
+                     # movement cannot rank the frozen stem and layer1 (frozen_stages=1): they
+                     # stay dense, 1.5% of the backbone's weights (search and final alike)
+                     method_options={'colt-N2-movement': dict(prunable=dict(
+                         include=['backbone.*'],
+                         exclude=['backbone.conv1.*', 'backbone.layer1.*']))}),
 }
 SEARCH_METHODS = {
     'colt-N2': dict(method='colt', num_partitions=2),
@@ -142,8 +147,8 @@ def final_metric(config: str, work_dir: str, colt: dict) -> dict:
 
 
 def points(name: str, rounds: List[dict], targets: List[float], config: str,
-           work_root: str, seeded: dict, random_from: Optional[Dict[float, str]] = None
-           ) -> List[dict]:
+           work_root: str, seeded: dict, random_from: Optional[Dict[float, str]] = None,
+           options: Optional[dict] = None) -> List[dict]:
     """One row per target: cost to reach it and the quality of that round's ticket."""
     rows = []
     for t in targets:
@@ -157,7 +162,7 @@ def points(name: str, rounds: List[dict], targets: List[float], config: str,
             colt = dict(method='random', random_from=random_from[t], **seeded)
         else:
             # the mask on the search's own theta0 (all of it, e.g. a pretrained BatchNorm)
-            colt = dict(method='mask', mask_from=hit['ticket'], **seeded)
+            colt = dict(method='mask', mask_from=hit['ticket'], **(options or {}), **seeded)
         final = final_metric(config, osp.join(work_root, f'{name}_final_{t:g}'), colt)
         cost = 0 if random_from is not None else 1  # a random mask costs no search rounds
         rows.append(dict(
@@ -211,12 +216,13 @@ def main() -> None:
     started = time.time()
     if not args.seeds:
         result = run_benchmark(config, targets, methods, work_root, seed=None,
-                               scratch_config=d.get('scratch'))
+                               scratch_config=d.get('scratch'), options=d.get('method_options'))
     else:
         # realpath: seed_<s> may link to the single-seed run of the same config and seed
         runs = {s: run_benchmark(config, targets, methods,
                                  osp.realpath(osp.join(work_root, f'seed_{s}')), seed=s,
-                                 scratch_config=d.get('scratch')) for s in args.seeds}
+                                 scratch_config=d.get('scratch'),
+                                 options=d.get('method_options')) for s in args.seeds}
         first = runs[args.seeds[0]]
         result = dict(first, rows=aggregate(runs), seeds=args.seeds,
                       runs={str(s): r for s, r in runs.items()},
@@ -252,15 +258,18 @@ def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
 
 
 def run_benchmark(config: str, targets: List[float], methods: List[str], work_root: str,
-                  seed: Optional[int], scratch_config: Optional[str] = None) -> dict:
+                  seed: Optional[int], scratch_config: Optional[str] = None,
+                  options: Optional[Dict[str, dict]] = None) -> dict:
     """Every method of ``methods`` from one theta0 (``seed``, or the config's), to ``targets``;
-    ``dense-scratch`` trains ``scratch_config`` (the config without its pretrained theta0)."""
+    ``dense-scratch`` trains ``scratch_config`` (the config without its pretrained theta0);
+    ``options[method]``: colt options of that method's search and final trainings."""
     from mmengine.config import Config
 
     from colt_det.engine.workdir import WorkDir
     base = Config.fromfile(osp.join(ROOT, config))
     p = base.colt.get('prune_ratio', 0.2)
     seeded = {} if seed is None else dict(seed=seed)
+    options = options or {}
     stop = dict(target_sparsity=max(targets), max_rounds=40, final_train=False, **seeded)
     rounds: Dict[str, List[dict]] = {}
     rows: List[dict] = []
@@ -279,7 +288,7 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
     if ('imp-matched' in methods or 'random' in methods) and 'colt-N2' not in order:
         order.insert(0, 'colt-N2')  # the matched rate and the random masks come from it
     for name in order:
-        search(name, SEARCH_METHODS[name])
+        search(name, {**SEARCH_METHODS[name], **options.get(name, {})})
     matched = None
     if 'imp-matched' in methods:
         ref = next(r for r in rounds['colt-N2'] if r['sparsity'] >= 0.89 - 1e-9) if any(
@@ -298,7 +307,8 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
 
     for name in rounds:
         print(f'== {name}: final training of the ticket at each target', flush=True)
-        rows += points(name, rounds[name], targets, config, work_root, seeded)
+        rows += points(name, rounds[name], targets, config, work_root, seeded,
+                       options=options.get(name))
     if 'random' in methods:
         tickets = {r['target']: r['ticket'] for r in rows
                    if r['method'] == 'colt-N2' and r['reached']}

@@ -363,3 +363,20 @@ def test_voc_metric_matches_mmdet_and_names_classes():
     assert got['AP50'] == want['AP50'] and got['AP75'] == want['AP75']
     per_class = [got[f'AP50/{c}'] for c in meta['classes']]
     assert np.nanmean(per_class) == pytest.approx(got['AP50'], abs=1e-3)
+
+
+def test_movement_scores_refuse_frozen_stages(voc_data, tmp_path):
+    # mmdet's frozen_stages never move: movement would score them 0 and prune them first
+    from colt_det.engine.search import ColtSearch, SearchError
+    work = str(tmp_path / 'w')
+    cfg = det_config(voc_data, work, weight_score='movement')
+    cfg.model.backbone.frozen_stages = 1
+    with pytest.raises(SearchError, match=r'cannot rank the 5 frozen prunable weights \(e\.g\. '
+                                          r'backbone\.conv1\.weight'):
+        ColtSearch(cfg).prepare()
+    assert not osp.exists(work)
+    cfg.colt.prunable = dict(include=['backbone.*'],
+                             exclude=['backbone.conv1.*', 'backbone.layer1.*'])
+    search = ColtSearch(cfg)
+    search.prepare()
+    assert search.prunable[0] == 'backbone.layer2.0.conv1.weight'

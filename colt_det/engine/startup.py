@@ -46,6 +46,8 @@ def preflight(search) -> None:
     if unused:
         raise SearchError(f'colt.prunable include pattern(s) {unused} match no parameter of '
                           f'the model (e.g. {params[:2]}): fix or remove them')
+    if s.weight_score == 'movement':
+        check_movable(model, prunable)
     search.task.check_classes(search.cfg, search.classes)
     search.prunable = prunable
     from .methods import checked_mask_source
@@ -57,6 +59,17 @@ def preflight(search) -> None:
     if s.init_ticket:
         search.init_ticket = map_init_ticket(s, search.task.arch_name(search.cfg), model,
                                              prunable)
+
+
+def check_movable(model, prunable) -> None:
+    """Movement scores rank weights by how far training moved them: a frozen weight (e.g. mmdet's
+    ``frozen_stages``) never moves, scores 0 and would be pruned before any trained one."""
+    frozen = [n for n, p in model.named_parameters() if n in prunable and not p.requires_grad]
+    if frozen:
+        raise SearchError(f"colt.weight_score='movement' cannot rank the {len(frozen)} frozen "
+                          f"prunable weights (e.g. {frozen[0]}: they never move, so all would be "
+                          f"pruned first): leave them out with colt.prunable.exclude, unfreeze "
+                          f"them, or use weight_score='magnitude'")
 
 
 def open_work_dir(search) -> None:
