@@ -238,6 +238,38 @@ def test_ticket_of_another_depth_refused_unless_allow_partial(cls_data, tmp_path
     assert 'of the prunable weights' in capsys.readouterr().out  # the coverage is printed
 
 
+def test_dense_ticket_layers_left_out_of_prunable_keep_their_values(cls_data, tmp_path,
+                                                                       capsys):
+    # a pretrained (dense) backbone ticket with its first conv excluded from pruning, as the
+    # movement score needs for mmdet's frozen stages; a pruned excluded layer stays refused
+    from colt_det.engine.search import ColtSearch, SearchError
+    from colt_det.engine.state import load_state
+    from mmengine.config import Config
+    net = dict(type='SmallConvNet', widths=(8, 16, 16, 16))
+    ticket = _backbone_ticket(tmp_path / 't.safetensors', net, 'SmallConvNet')
+    cfg = Config.fromfile(write_tiny_cls_cfg(tmp_path, cls_data))
+    cfg.work_dir = str(tmp_path / 'w')
+    cfg.colt.update(init_ticket=dict(path=ticket, mode='trained'), prunable=dict(
+        include=['backbone.*'], exclude=['backbone.features.0.*']))
+    search = ColtSearch(cfg)
+    search.prepare()
+    init = load_ticket(osp.join(cfg.work_dir, 'tickets', 'init.safetensors'))
+    assert 'backbone.features.0.weight' not in init.masks and len(init.masks) == 3
+    source, theta0 = load_ticket(ticket), load_state(osp.join(cfg.work_dir, 'theta0.safetensors'))
+    for name in ('backbone.features.0.weight', 'backbone.features.4.weight'):
+        assert torch.equal(theta0[name], source.trained[name])
+    pruned = load_ticket(ticket)
+    pruned.masks['backbone.features.0.weight'][0] = False
+    save_ticket(str(tmp_path / 'p.safetensors'), pruned.masks, pruned.theta0,
+                trained=pruned.trained, meta=dict(arch='SmallConvNet'))
+    cfg.colt.init_ticket.path = str(tmp_path / 'p.safetensors')
+    cfg.work_dir = str(tmp_path / 'w2')
+    with pytest.raises(SearchError, match=r"init_ticket prunes layers this config does not "
+                                          r"prune, e.g. \['backbone.features.0.weight'\]"):
+        ColtSearch(cfg).prepare()
+    assert not osp.exists(cfg.work_dir)
+
+
 def test_empty_class_folder_refused_up_front(cls_data, tmp_path, capsys):
     data = tmp_path / 'data'
     shutil.copytree(cls_data, data)

@@ -61,9 +61,10 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
     ticket = load_ticket(opts['path'])
     shapes = {n: p.shape for n, p in model.named_parameters()}
     mapped, report = map_ticket(ticket, shapes, opts.get('key_map'))
-    outside = sorted(set(mapped.masks) - set(prunable))
+    # a layer the config leaves unpruned takes the ticket's values, but only if it is dense
+    outside = sorted(n for n in set(mapped.masks) - set(prunable) if not mapped.masks[n].all())
     if outside:
-        raise SearchError(f'init_ticket masks layers this config does not prune, e.g. '
+        raise SearchError(f'init_ticket prunes layers this config does not prune, e.g. '
                           f'{outside[:3]}: widen colt.prunable or map fewer layers')
     mode = opts.get('mode', 'rewind')
     if not (mapped.theta0 if mode == 'rewind' else mapped.trained):
@@ -80,8 +81,8 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
                           f"use a ticket of the same architecture and depth, or set "
                           f"colt.init_ticket.allow_partial=True to train the rest dense")
     mask = ones_mask(model, prunable)
-    for n, m in mapped.masks.items():
-        mask[n] = m.clone()
+    for n in set(mapped.masks) & set(prunable):
+        mask[n] = mapped.masks[n].clone()
     start = sparsity(mask).overall
     if METHODS[s.method].rounds and start >= s.target_sparsity - 1e-9:
         raise SearchError(f'init_ticket sparsity {start:.2%} already reaches target_sparsity '
