@@ -22,7 +22,8 @@ Methods:
                                 on all its images: a round costs more than an IMP round), next
                                 to configs that set 'equal'
     colt-N3-k2                  fix candidate: keep a weight kept by >= 2 of 3 partitions
-    colt-N2-movement            COLT N=2 scoring weights by |w - theta0| (weight_score option)
+    colt-N2-movement            COLT N=2 scoring weights by |w - theta0| (weight_score option;
+                                det-hard leaves its frozen stem and layer1 unpruned)
     dense                       the final schedule without pruning (reference)
     dense-scratch               dense from a random theta0 (det-hard: the config without
                                 its pretrained backbone, configs/colt_faster_rcnn_hard.py)
@@ -487,9 +488,11 @@ def plot(result: dict, prefix: str) -> None:
             and r['method'] != 'random']
     if rows:
         fig, ax = plt.subplots(figsize=(7, 4))
-        names = list(rows[0]['per_layer_sparsity'])
+        # every row's layers (a method may leave some out of its prunable set: a gap there)
+        names = list(dict.fromkeys(n for r in rows for n in r['per_layer_sparsity']))
         for r in rows:
-            ax.plot(range(len(names)), [r['per_layer_sparsity'][n] for n in names], marker='.',
+            ax.plot(range(len(names)), [r['per_layer_sparsity'].get(n, float('nan'))
+                                        for n in names], marker='.',
                     label=f"{r['method']} ({r['sparsity']:.1%})")
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([n.replace('.weight', '') for n in names], rotation=60, fontsize=6,

@@ -85,3 +85,11 @@ def test_a_search_run_further_is_not_lowered(tmp_path):
     assert search_cost.searched_to(str(tmp_path / 'none')) == 0.0
     (tmp_path / 'colt_settings.json').write_text('{"target_sparsity": 0.9}')
     assert search_cost.searched_to(str(tmp_path)) == 0.9
+
+
+def test_plots_take_methods_that_prune_different_layers(tmp_path):
+    # det-hard's movement variant leaves the frozen stem out of its prunable set
+    rows = [dict(_row('imp', 3, 30.0, 0.31, 0.8), per_layer_sparsity={'a': 0.5, 'b': 0.9}),
+            dict(_row('colt-N2-movement', 2, 20.0, 0.26, 0.8), per_layer_sparsity={'b': 0.8})]
+    search_cost.plot(dict(rows=rows, dense=None, targets=[0.8], curves={}), str(tmp_path / 'p'))
+    assert (tmp_path / 'p_per_layer_sparsity.png').stat().st_size > 0
