@@ -47,7 +47,6 @@ Usage:
 """
 import argparse
 import hashlib
-import json
 import math
 import os
 import os.path as osp
@@ -231,8 +230,8 @@ def main() -> None:
     result.update(task=args.task, config=config, pretrained=pretrained,
                   total_seconds=round(time.time() - started, 1))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
+    from colt_det.core import atomic_write_json
+    atomic_write_json(out, result)
     print(table(result))
     print(verdict(result))
     plot(result, plots)
@@ -244,7 +243,7 @@ def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
     if it is not there yet; returns its file hash and the pretraining's test metric."""
     import subprocess
 
-    from colt_det.engine.workdir import read_json
+    from colt_det.engine.workdir import WorkDir, read_json
     path = osp.join(ROOT, ticket)
     if not osp.exists(path):
         if pretrain_config is None:
@@ -252,7 +251,7 @@ def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
         print(f'== pretraining theta0: tools/train.py {pretrain_config}', flush=True)
         subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
                         osp.join(ROOT, pretrain_config)], cwd=ROOT, check=True)
-    summary = osp.join(osp.dirname(osp.dirname(path)), 'colt_summary.json')
+    summary = WorkDir(osp.dirname(osp.dirname(path))).summary  # <work_dir>/tickets/final
     final = read_json(summary)['final'] if osp.exists(summary) else {}
     return dict(ticket=ticket, config=pretrain_config, sha256=sha(path),
                 metric=final.get('metric'), seconds=final.get('seconds'))

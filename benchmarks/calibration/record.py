@@ -10,12 +10,12 @@ Usage:
     .venv/bin/python benchmarks/calibration/record.py --show benchmarks/results/X.json
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from colt_det.core import atomic_write_json  # noqa: E402
 from colt_det.engine.workdir import read_json  # noqa: E402
 
 
@@ -48,8 +48,7 @@ def main() -> None:
         if not args.runs or not args.out:
             parser.error('give runs and --out (or --show FILE)')
         record = collect(args.runs)
-        with open(args.out, 'w') as f:
-            json.dump(record, f, indent=2)
+        atomic_write_json(args.out, record)
     print('| run | sparsity | final training | test mAP@0.5 |\n|---|---|---|---|')
     print('\n'.join(rows(record)))
 

@@ -64,7 +64,8 @@ def preflight(search) -> None:
 def check_movable(model, prunable) -> None:
     """Movement scores rank weights by how far training moved them: a frozen weight (e.g. mmdet's
     ``frozen_stages``) never moves, scores 0 and would be pruned before any trained one."""
-    frozen = [n for n, p in model.named_parameters() if n in prunable and not p.requires_grad]
+    names = set(prunable)
+    frozen = [n for n, p in model.named_parameters() if n in names and not p.requires_grad]
     if frozen:
         raise SearchError(f"colt.weight_score='movement' cannot rank the {len(frozen)} frozen "
                           f"prunable weights (e.g. {frozen[0]}: they never move, so all would be "
