@@ -41,6 +41,7 @@ so it is refused where COLT's new rounds change that rate: leave it out of such 
 
 Usage:
     .venv/bin/python benchmarks/search_cost.py --task cls      # demo ImageFolder, ~30 min
+    .venv/bin/python benchmarks/search_cost.py --task cls-hard # 2nd generated ImageFolder set
     .venv/bin/python benchmarks/search_cost.py --task det      # demo VOC-format, to 80%
     .venv/bin/python benchmarks/search_cost.py --task det-hard [--seeds 0 1 2]  # hard set
     .venv/bin/python benchmarks/search_cost.py --task cls --config configs/colt_resnet18_cifar10.py
@@ -63,6 +64,11 @@ DEFAULTS = {
     'cls': dict(config='configs/colt_smallconv_demo.py', targets=[0.6, 0.8, 0.89, 0.95],
                 methods=['colt-N2', 'colt-N3', 'colt-N4', 'imp', 'imp-matched', 'random',
                          'colt-N2-layer', 'colt-N3-k2', 'dense']),
+    # a second generated classification set (item 5 of issue #13): the options chosen on the
+    # demo set (layer-wise, movement) reported where they were not chosen
+    'cls-hard': dict(config='configs/colt_smallconv_hard_cls.py', targets=[0.6, 0.8, 0.89],
+                     methods=['colt-N2', 'imp', 'imp-matched', 'random', 'colt-N2-layer',
+                              'colt-N2-movement', 'dense']),
     'det': dict(config='configs/colt_faster_rcnn_demo.py', targets=[0.8],
                 methods=['colt-N2', 'imp', 'imp-matched', 'random', 'colt-N2-layer', 'dense']),
     'det-hard': dict(config='configs/colt_faster_rcnn_hard_pretrained.py', targets=[0.8],

@@ -54,23 +54,28 @@ def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
     assert '0.5200 ± 0.0283' in table and 'dense reference: metric 0.3200 ± 0.0283' in table
 
 
+def test_every_task_names_an_existing_config_and_known_methods():
+    known = set(search_cost.SEARCH_METHODS) | {'imp-matched', 'random', 'oneshot', 'dense',
+                                                'dense-scratch'}
+    for task, d in search_cost.DEFAULTS.items():
+        assert osp.exists(osp.join(ROOT, d['config'])), task
+        assert set(d['methods']) <= known and d['targets'] == sorted(d['targets']), task
+        assert set(d.get('method_options', {})) <= set(d['methods']) | known, task
+
+
 def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
-    """docs/benchmarks.md §8 quotes the det-hard benchmark's table and verdict as the script
-    printed them from benchmarks/results/search_cost_det-hard*.json (rerun: the docs must
+    """docs/benchmarks.md §8 quotes the hard sets' benchmark tables and verdicts as the script
+    printed them from benchmarks/results/search_cost_{det,cls}-hard*.json (rerun: the docs must
     follow)."""
     import glob
     import json
     with open(osp.join(ROOT, 'docs', 'benchmarks.md')) as f:
         docs = f.read()
-    paths = sorted(glob.glob(osp.join(ROOT, 'benchmarks', 'results', 'search_cost_det-hard*.json')))
-    assert paths, 'no recorded det-hard benchmark'
-    for path in paths:
-        with open(path) as f:
-            result = json.load(f)
-        assert result['task'] == 'det-hard' and result['pretrained']['metric'] is not None
-        quoted = search_cost.table(result).splitlines() + search_cost.verdict(result).splitlines()
-        missing = [line for line in quoted if line not in docs]
-        assert not missing, f'{osp.basename(path)}: not in docs/benchmarks.md: {missing}'
+    for task in ('det-hard', 'cls-hard'):
+        paths = glob.glob(osp.join(ROOT, 'benchmarks', 'results', f'search_cost_{task}*.json'))
+        assert paths, f'no recorded {task} benchmark'
+        for path in sorted(paths):
+            _check_quoted(path, task, docs)
     # the calibration runs before the benchmark (benchmarks/calibration/record.py)
     sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'calibration'))
     import record
@@ -78,6 +83,18 @@ def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
         calibration = json.load(f)
     missing = [line for line in record.rows(calibration) if line not in docs]
     assert not missing, f'hard_calibration_cpu.json: not in docs/benchmarks.md: {missing}'
+
+
+def _check_quoted(path: str, task: str, docs: str) -> None:
+    import json
+    with open(path) as f:
+        result = json.load(f)
+    assert result['task'] == task
+    if task == 'det-hard':  # theta0 is the pretrained backbone
+        assert result['pretrained']['metric'] is not None
+    quoted = search_cost.table(result).splitlines() + search_cost.verdict(result).splitlines()
+    missing = [line for line in quoted if line not in docs]
+    assert not missing, f'{osp.basename(path)}: not in docs/benchmarks.md: {missing}'
 
 
 def test_a_search_run_further_is_not_lowered(tmp_path):

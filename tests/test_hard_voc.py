@@ -80,3 +80,21 @@ def test_data_made_by_older_defaults_is_regenerated(tmp_path, monkeypatch):
     assert (old / '.done').read_text() == hard_voc.HARD_DATA_VERSION
     ensure_demo_data(str(tmp_path), 'det_hard')  # current: kept
     assert len(made) == 1
+
+
+def test_second_classification_preset_and_unknown_kind(tmp_path, monkeypatch):
+    """cls_hard32 (issue #13 item 5's second set) is make_hard_cls with its own arguments;
+    a misspelt demo_data is refused instead of silently generating nothing."""
+    import pytest
+
+    import colt_det.hard_voc as hard_voc
+    from colt_det.demo_data import ensure_demo_data
+    calls = []
+    monkeypatch.setattr(hard_voc, 'make_hard_cls',
+                        lambda out_dir, **kw: calls.append((out_dir, kw)) or
+                        os.makedirs(out_dir, exist_ok=True))
+    ensure_demo_data(str(tmp_path), 'cls_hard32')
+    assert calls == [(str(tmp_path / 'cls_hard32'),
+                      dict(per_class=(150, 30, 60), img_size=32, seed=1))]
+    with pytest.raises(ValueError, match="unknown demo_data 'cls_hard ': set the config's demo_data"):
+        ensure_demo_data(str(tmp_path), 'cls_hard ')
