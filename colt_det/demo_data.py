@@ -5,6 +5,7 @@
 * An ImageFolder classification set (``train/ val/ test/<class>/*.png``): 10 shape classes with
   random colours, positions and sizes.
 """
+import importlib
 import math
 import os
 import os.path as osp
@@ -224,15 +225,18 @@ def _marker_says(marker: str, version: str) -> bool:
         return f.read().strip() == version
 
 
-# kind -> (folder under data_root, colt_det.hard_voc generator, its arguments)
-HARD_KINDS = {
-    'det_hard': ('voc_hard', 'make_hard_voc', {}),
+# demo_data kind -> (folder under data_root, generator as 'module.function' of colt_det, its
+# arguments); 'both' is det + cls
+DEMO_KINDS = {
+    'det': ('voc', 'demo_data.make_voc', {}),
+    'cls': ('cls', 'demo_data.make_imagefolder', {}),
+    'det_hard': ('voc_hard', 'hard_voc.make_hard_voc', {}),
     # the detector backbone's pretraining set (the ImageNet stand-in)
-    'cls_hard': ('cls_hard', 'make_hard_cls', {}),
+    'cls_hard': ('cls_hard', 'hard_voc.make_hard_cls', {}),
     # a second classification benchmark (issue #13 item 5: options chosen on the demo set are
     # reported here): the same 20 hard shapes, fewer and smaller images, other random draws
-    'cls_hard32': ('cls_hard32', 'make_hard_cls', dict(per_class=(150, 30, 60), img_size=32,
-                                                        seed=1)),
+    'cls_hard32': ('cls_hard32', 'hard_voc.make_hard_cls',
+                   dict(per_class=(150, 30, 60), img_size=32, seed=1)),
 }
 
 
@@ -241,27 +245,20 @@ def ensure_demo_data(data_root: str = 'data/demo', kind: str = 'both') -> str:
 
     A ``.done`` marker is written last, so an interrupted generation is redone, not trusted.
     """
-    kinds = ('det', 'cls', 'both', *HARD_KINDS)
-    if kind not in kinds:
+    if kind != 'both' and kind not in DEMO_KINDS:
         raise ValueError(f'unknown demo_data {kind!r}: set the config\'s demo_data to one of '
-                         f'{", ".join(kinds)}')
-    if kind in ('det', 'both'):
-        marker = osp.join(data_root, 'voc', '.done')
-        if not osp.exists(marker):
-            make_voc(osp.join(data_root, 'voc'))
-            open(marker, 'w').close()
-    if kind in HARD_KINDS:
-        from . import hard_voc
-        sub, make, kwargs = HARD_KINDS[kind]
+                         f'{", ".join([*DEMO_KINDS, "both"])}')
+    for name in ('det', 'cls') if kind == 'both' else (kind,):
+        sub, generator, kwargs = DEMO_KINDS[name]
+        module, func = generator.split('.')
+        module = importlib.import_module(f'{__package__}.{module}')  # hard_voc imports this one
+        # the hard presets' marker names their version (older defaults are regenerated); the
+        # demo presets' marker is empty
+        version = getattr(module, 'HARD_DATA_VERSION', '')
         marker = osp.join(data_root, sub, '.done')
-        if not _marker_says(marker, hard_voc.HARD_DATA_VERSION):  # absent, or older defaults
+        if not _marker_says(marker, version):
             shutil.rmtree(osp.join(data_root, sub), ignore_errors=True)
-            getattr(hard_voc, make)(osp.join(data_root, sub), **kwargs)
+            getattr(module, func)(osp.join(data_root, sub), **kwargs)
             with open(marker, 'w') as f:
-                f.write(hard_voc.HARD_DATA_VERSION)
-    if kind in ('cls', 'both'):
-        marker = osp.join(data_root, 'cls', '.done')
-        if not osp.exists(marker):
-            make_imagefolder(osp.join(data_root, 'cls'))
-            open(marker, 'w').close()
+                f.write(version)
     return data_root
