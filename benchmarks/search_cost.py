@@ -218,7 +218,9 @@ def main() -> None:
         ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
     pretrained = None
     if base.colt.get('init_ticket'):
-        pretrained = ensure_pretrained(base.colt.init_ticket['path'], d.get('pretrain'))
+        # a config may name the pretraining of its own theta0 (else the task's)
+        pretrained = ensure_pretrained(base.colt.init_ticket['path'],
+                                       base.get('pretrain_config', d.get('pretrain')))
     started = time.time()
     if not args.seeds:
         result = run_benchmark(config, targets, methods, work_root, seed=None,
