@@ -63,7 +63,6 @@ def test_every_task_names_an_existing_config_and_known_methods():
         assert set(d.get('method_options', {})) <= known, task
 
 
-
 def test_a_pretrained_theta0_is_where_its_pretraining_writes_it():
     # search_cost trains a missing init_ticket with the config's pretrain_config (else the
     # task's): a pretraining that writes elsewhere would be run and then not found
@@ -76,6 +75,7 @@ def test_a_pretrained_theta0_is_where_its_pretraining_writes_it():
         pretrain = Config.fromfile(osp.join(ROOT, cfg.get('pretrain_config', task_pretrain)))
         assert cfg.colt.init_ticket['path'] == osp.join(pretrain.work_dir, 'tickets',
                                                         'final.safetensors'), config
+
 
 def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
     """docs/benchmarks.md §8 quotes the hard sets' benchmark tables and verdicts as the script
