@@ -218,9 +218,7 @@ def main() -> None:
         ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
     pretrained = None
     if base.colt.get('init_ticket'):
-        # a config may name the pretraining of its own theta0 (else the task's)
-        pretrained = ensure_pretrained(base.colt.init_ticket['path'],
-                                       base.get('pretrain_config', d.get('pretrain')))
+        pretrained = ensure_pretrained(base.colt.init_ticket['path'], pretraining_of(base, d))
     started = time.time()
     if not args.seeds:
         result = run_benchmark(config, targets, methods, work_root, seed=None,
@@ -244,6 +242,12 @@ def main() -> None:
     print(verdict(result))
     plot(result, plots)
     print(f'JSON: {out}; plots: {plots}_*.png')
+
+
+def pretraining_of(base, task_defaults: dict) -> Optional[str]:
+    """The config that trains ``base``'s pretrained theta0: its own ``pretrain_config``, else
+    the task's ``pretrain``."""
+    return base.get('pretrain_config', task_defaults.get('pretrain'))
 
 
 def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:

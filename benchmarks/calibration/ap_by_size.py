@@ -3,48 +3,57 @@ predictions with every ground-truth box whose shorter side is below a threshold 
 ignores ``difficult`` ones), for a few thresholds.
 
 The predictions come from ``tools/test.py CONFIG CHECKPOINT --out preds.pkl``; the boxes from
-the VOC annotations next to each predicted image. mmdet's ``eval_map`` scores them (area
-mode; ``tools/test.py`` reports the VOC07 11-point value, a little higher).
+the config's test dataset as mmdet parses them (``difficult`` -> ignored). Scored as colt_det's
+ColtVOCMetric scores (mmdet's ``eval_map``) in area mode: threshold 0 gives ``tools/test.py``'s
+``voc_area/mAP`` (its VOC07 11-point value is a little higher).
 
 Usage:
     .venv/bin/python benchmarks/calibration/ap_by_size.py CONFIG preds.pkl [--sides 0 14 16 20]
 """
 import argparse
+import copy
 import os.path as osp
 import pickle
 import sys
-import xml.etree.ElementTree as ET
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
-def annotation(xml_path: str, classes: Sequence[str], min_side: float) -> dict:
-    """One image's boxes for ``eval_map``: difficult ones and those with a side < ``min_side``
-    go to the ignored boxes."""
-    kept, kept_labels, ignored, ignored_labels = [], [], [], []
-    for obj in ET.parse(xml_path).getroot().findall('object'):
-        box = [float(obj.find('bndbox').find(k).text) for k in ('xmin', 'ymin', 'xmax', 'ymax')]
-        small = min(box[2] - box[0], box[3] - box[1]) < min_side
-        difficult = int(obj.findtext('difficult', '0'))
-        boxes, labels = (ignored, ignored_labels) if small or difficult else (kept, kept_labels)
-        boxes.append(box)
-        labels.append(classes.index(obj.find('name').text))
-    return dict(bboxes=np.array(kept, np.float32).reshape(-1, 4),
-                labels=np.array(kept_labels, np.int64),
-                bboxes_ignore=np.array(ignored, np.float32).reshape(-1, 4),
-                labels_ignore=np.array(ignored_labels, np.int64))
+def test_instances(config: str) -> Dict[str, list]:
+    """Real img_path -> the ``instances`` of the config's test dataset (mmdet's VOC parsing)."""
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+
+    from colt_det.engine.tasks import get_task
+    cfg = Config.fromfile(config)
+    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    dataset_cfg.pipeline = []
+    with get_task('det').scope(cfg):
+        dataset = DATASETS.build(dataset_cfg)
+    infos = (dataset.get_data_info(i) for i in range(len(dataset)))
+    return {osp.realpath(info['img_path']): info['instances'] for info in infos}
 
 
-def xml_of(img_path: str) -> str:
-    """``.../JPEGImages/x.jpg`` -> ``.../Annotations/x.xml``."""
-    folder, name = osp.split(img_path)
-    return osp.join(osp.dirname(folder), 'Annotations', osp.splitext(name)[0] + '.xml')
+def annotation(instances: list, min_side: float) -> dict:
+    """One image's boxes for ``eval_map``: ignored ones (difficult) and those with a side <
+    ``min_side`` go to the ignored boxes."""
+    boxes = {False: [], True: []}
+    labels = {False: [], True: []}
+    for inst in instances:
+        x0, y0, x1, y1 = inst['bbox']
+        ignored = bool(inst['ignore_flag']) or min(x1 - x0, y1 - y0) < min_side
+        boxes[ignored].append(inst['bbox'])
+        labels[ignored].append(inst['bbox_label'])
+    return dict(bboxes=np.array(boxes[False], np.float32).reshape(-1, 4),
+                labels=np.array(labels[False], np.int64),
+                bboxes_ignore=np.array(boxes[True], np.float32).reshape(-1, 4),
+                labels_ignore=np.array(labels[True], np.int64))
 
 
-def map_by_size(preds: List[dict], classes: Sequence[str],
+def map_by_size(preds: List[dict], instances: Dict[str, list], num_classes: int,
                 sides: Sequence[float]) -> List[dict]:
     """[{min_side, scored boxes, ignored boxes, mAP}] for each threshold in ``sides``."""
     from mmdet.evaluation.functional import eval_map
@@ -53,11 +62,13 @@ def map_by_size(preds: List[dict], classes: Sequence[str],
         inst = p['pred_instances']
         boxes, scores, labels = (np.asarray(inst[k]) for k in ('bboxes', 'scores', 'labels'))
         dets.append([np.hstack([boxes[labels == c], scores[labels == c, None]])
-                     for c in range(len(classes))])
+                     for c in range(num_classes)])
     out = []
     for side in sides:
-        gts = [annotation(xml_of(p['img_path']), classes, side) for p in preds]
-        mean_ap, _ = eval_map(dets, gts, iou_thr=0.5, eval_mode='area', logger='silent')
+        gts = [annotation(instances[osp.realpath(p['img_path'])], side) for p in preds]
+        # VOC's inclusive pixel boxes, as ColtVOCMetric scores them
+        mean_ap, _ = eval_map(dets, gts, iou_thr=0.5, eval_mode='area', logger='silent',
+                              use_legacy_coordinate=True)
         out.append(dict(min_side=side, scored=sum(len(g['labels']) for g in gts),
                         ignored=sum(len(g['labels_ignore']) for g in gts), mAP=float(mean_ap)))
     return out
@@ -70,11 +81,11 @@ def main(argv=None) -> None:
     parser.add_argument('--sides', nargs='+', type=float, default=[0, 14, 16, 20, 24])
     args = parser.parse_args(argv)
     from mmengine.config import Config
-    classes = list(Config.fromfile(args.config).classes)
+    num_classes = len(Config.fromfile(args.config).classes)
     with open(args.preds, 'rb') as f:
         preds = pickle.load(f)
     print('| boxes with a side < | scored | ignored | mAP@0.5 (area) |\n|---|---|---|---|')
-    for r in map_by_size(preds, classes, args.sides):
+    for r in map_by_size(preds, test_instances(args.config), num_classes, args.sides):
         print(f"| {r['min_side']:.0f} px ignored | {r['scored']} | {r['ignored']} | "
               f"{r['mAP']:.4f} |")
 
