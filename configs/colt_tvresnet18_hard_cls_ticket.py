@@ -9,6 +9,7 @@
 _base_ = ['./pretrain_tvresnet18_hard_cls.py']
 train_cfg = dict(max_epochs=1, val_begin=2)  # val_begin > max_epochs: no validation
 _pretrained = 'work_dirs/pretrain_tvresnet18_hard_cls/tickets/final.safetensors'
+pretrain_config = 'configs/pretrain_tvresnet18_hard_cls.py'  # trains _pretrained
 colt = dict(method='colt', num_partitions=2, prune_ratio=0.45, target_sparsity=0.8,
             max_rounds=4, final_train=False, init_ticket=dict(path=_pretrained, mode='trained'))
 work_dir = 'work_dirs/colt_tvresnet18_hard_cls_ticket'

@@ -2,7 +2,8 @@
 # half-width torchvision-layout ResNet-18 (base width 32, mmdet names) trained dense on the hard
 # shapes as an ImageFolder set (colt_det/hard_voc.py: make_hard_cls, 20 classes x 600 train
 # images, 48x48), the CPU-sized stand-in for ImageNet. Its final ticket (dense mask + trained
-# values) initialises the hard detector: configs/colt_faster_rcnn_hard_pretrained.py.
+# values) initialises the hard detector: configs/colt_faster_rcnn_hard_pretrained.py (the
+# benchmark's default theta0 is its 32-epoch run, configs/pretrain_tvresnet18_hard_cls_32ep.py).
 # 16 epochs, ~11 min on 2 CPU cores.
 _base_ = ['./colt_tvresnet18_demo_cls.py']
 demo_data = 'cls_hard'

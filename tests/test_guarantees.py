@@ -270,6 +270,20 @@ def test_dense_ticket_layers_left_out_of_prunable_keep_their_values(cls_data, tm
     assert not osp.exists(cfg.work_dir)
 
 
+def test_missing_pretrained_theta0_names_its_pretraining(cls_data, tmp_path, capsys):
+    # configs/colt_faster_rcnn_hard_pretrained32.py on a fresh machine, before its pretraining
+    cfg = write_tiny_cls_cfg(tmp_path, cls_data,
+                             "pretrain_config = 'configs/pretrain_tvresnet18_hard_cls_32ep.py'\n")
+    missing = tmp_path / 'pretrain' / 'tickets' / 'final.safetensors'
+    work = tmp_path / 'w'
+    one_line_error(capsys, train([cfg, '--work-dir', str(work), '--cfg-options',
+                                  f'colt.init_ticket.path={missing}',
+                                  'colt.init_ticket.mode=trained']),
+                   f'init_ticket {missing} does not exist',
+                   'python tools/train.py configs/pretrain_tvresnet18_hard_cls_32ep.py')
+    assert not work.exists()
+
+
 def test_empty_class_folder_refused_up_front(cls_data, tmp_path, capsys):
     data = tmp_path / 'data'
     shutil.copytree(cls_data, data)

@@ -7,6 +7,8 @@ point is resumed under the settings it started with.
 import fnmatch
 import json
 import os.path as osp
+from typing import Optional
+
 from mmengine.dist import barrier, is_main_process
 
 from ..core import atomic_write_json
@@ -57,8 +59,17 @@ def preflight(search) -> None:
     if s.mask_from:
         search.mask_source = checked_mask_source(s.mask_from, model, prunable, 'mask_from')
     if s.init_ticket:
+        check_init_ticket_exists(s.init_ticket['path'], search.cfg.get('pretrain_config'))
         search.init_ticket = map_init_ticket(s, search.task.arch_name(search.cfg), model,
                                              prunable)
+
+
+def check_init_ticket_exists(path: str, pretrain_config: Optional[str]) -> None:
+    """A missing pretrained theta0 names the config that trains it (``pretrain_config``)."""
+    if osp.isfile(path) or pretrain_config is None:
+        return  # load_ticket says what is wrong with a file it cannot read
+    raise SearchError(f'init_ticket {path} does not exist: train it first with '
+                      f'python tools/train.py {pretrain_config}')
 
 
 def check_movable(model, prunable) -> None:
