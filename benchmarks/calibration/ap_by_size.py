@@ -22,13 +22,11 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
-def test_instances(config: str) -> Dict[str, list]:
+def test_instances(cfg) -> Dict[str, list]:
     """Real img_path -> the ``instances`` of the config's test dataset (mmdet's VOC parsing)."""
     from mmdet.registry import DATASETS
-    from mmengine.config import Config
 
     from colt_det.engine.tasks import get_task
-    cfg = Config.fromfile(config)
     dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     dataset_cfg.pipeline = []
     with get_task('det').scope(cfg):
@@ -81,11 +79,11 @@ def main(argv=None) -> None:
     parser.add_argument('--sides', nargs='+', type=float, default=[0, 14, 16, 20, 24])
     args = parser.parse_args(argv)
     from mmengine.config import Config
-    num_classes = len(Config.fromfile(args.config).classes)
+    cfg = Config.fromfile(args.config)
     with open(args.preds, 'rb') as f:
         preds = pickle.load(f)
     print('| boxes with a side < | scored | ignored | mAP@0.5 (area) |\n|---|---|---|---|')
-    for r in map_by_size(preds, test_instances(args.config), num_classes, args.sides):
+    for r in map_by_size(preds, test_instances(cfg), len(cfg.classes), args.sides):
         print(f"| {r['min_side']:.0f} px ignored | {r['scored']} | {r['ignored']} | "
               f"{r['mAP']:.4f} |")
 
