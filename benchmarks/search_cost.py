@@ -95,8 +95,52 @@ SEARCH_METHODS = {
     'colt-N2-unscaled': dict(method='colt', num_partitions=2, partition_budget='full'),
     'colt-N3-k2': dict(method='colt', num_partitions=3, min_keep=2),
     'colt-N2-movement': dict(method='colt', num_partitions=2, weight_score='movement'),
+    # the lottery-ticket protocol: every round trains the final schedule (colt.round_train_cfg =
+    # the config's final_train_cfg) instead of the config's short train_cfg
+    'colt-N2-full': dict(method='colt', num_partitions=2, schedule='full'),
+    'imp-full': dict(method='imp', num_partitions=1, schedule='full'),
+    # full rounds that stop once their mask converged (Early-Bird's rule, colt.early_stop)
+    'colt-N2-early': dict(method='colt', num_partitions=2, schedule='full',
+                          early_stop=dict(interval=25, eps=0.02, patience=2)),
+    'imp-early': dict(method='imp', num_partitions=1, schedule='full',
+                      early_stop=dict(interval=25, eps=0.02, patience=2)),
+    # the layer-collapse guard: every layer keeps >= 1% of its weights
+    'colt-N2-full-guard': dict(method='colt', num_partitions=2, schedule='full',
+                               min_density=0.01),
+    'imp-full-guard': dict(method='imp', num_partitions=1, schedule='full', min_density=0.01),
 }
+# methods that find their mask in at most one training (no rounds), trained once per target
+ONE_TRAINING = {
+    'oneshot': dict(method='oneshot'),  # theta0 magnitude-pruned once (then trained)
+    'oneshot-guard': dict(method='oneshot', min_density=0.01),
+    # gradual magnitude pruning during the final schedule: its own weights are the ticket
+    'gmp': dict(method='gmp'),
+    'gmp-guard': dict(method='gmp', min_density=0.01),
+}
+# a one-training method's mask retrained from theta0 with the final schedule
+REWOUND = {'gmp-rewind': 'gmp', 'gmp-guard-rewind': 'gmp-guard'}
 COLLAPSED = 0.999  # a layer this sparse is (nearly) cut: no signal passes through it
+# a round within this much of a target reaches it (IMP at p=0.45 prunes to 94.97% in 5 rounds:
+# that is its 95% ticket, not the 97.2% of round 6); the table shows the exact sparsity
+REACH_TOLERANCE = 0.0005
+
+
+def known_methods() -> set:
+    return (set(SEARCH_METHODS) | set(ONE_TRAINING) | set(REWOUND)
+            | {'imp-matched', 'random', 'dense', 'dense-scratch'})
+
+
+def reaches(sparsity: float, target: float) -> bool:
+    return sparsity >= target - REACH_TOLERANCE
+
+
+def resolve_schedule(colt: dict, base) -> dict:
+    """A method's colt options with ``schedule='full'`` made concrete: its rounds train the
+    config's final schedule."""
+    colt = dict(colt)
+    if colt.pop('schedule', 'short') == 'full':
+        colt['round_train_cfg'] = dict(base.colt.final_train_cfg or {})
+    return colt
 
 
 def load_cfg(config: str, work_dir: str, colt: dict):
@@ -153,7 +197,8 @@ def final_metric(config: str, work_dir: str, colt: dict) -> dict:
     cfg = load_cfg(config, work_dir, colt)
     summary = run_search(cfg)
     f = summary['final']
-    return dict(sparsity=f['sparsity'], metric=f['metric'], seconds=f['seconds'])
+    return dict(sparsity=f['sparsity'], metric=f['metric'], seconds=f['seconds'],
+                train_samples=f.get('train_samples'))
 
 
 def points(name: str, rounds: List[dict], targets: List[float], config: str,
@@ -162,7 +207,7 @@ def points(name: str, rounds: List[dict], targets: List[float], config: str,
     """One row per target: cost to reach it and the quality of that round's ticket."""
     rows = []
     for t in targets:
-        hit = next((r for r in rounds if r['sparsity'] >= t - 1e-9), None)
+        hit = next((r for r in rounds if reaches(r['sparsity'], t)), None)
         if hit is None:
             rows.append(dict(method=name, target=t, reached=False))
             continue
@@ -175,11 +220,14 @@ def points(name: str, rounds: List[dict], targets: List[float], config: str,
             colt = dict(method='mask', mask_from=hit['ticket'], **(options or {}), **seeded)
         final = final_metric(config, osp.join(work_root, f'{name}_final_{t:g}'), colt)
         cost = 0 if random_from is not None else 1  # a random mask costs no search rounds
+        samples = sum(r['samples'] for r in upto) * cost
+        seconds = sum(r['seconds'] for r in upto) * cost
         rows.append(dict(
             method=name, target=t, reached=True, round=hit['round'] * cost,
-            sparsity=final['sparsity'], samples=sum(r['samples'] for r in upto) * cost,
-            seconds=sum(r['seconds'] for r in upto) * cost, metric=final['metric'],
-            final_seconds=final['seconds'],
+            sparsity=final['sparsity'], samples=samples, seconds=seconds,
+            metric=final['metric'], final_seconds=final['seconds'],
+            total_samples=samples + (final['train_samples'] or 0),
+            total_seconds=seconds + final['seconds'],
             min_layer_density=1.0 - max(per_layer.values()),
             collapsed_layers=[n for n, s in per_layer.items() if s >= COLLAPSED],
             per_layer_sparsity=per_layer,
@@ -199,8 +247,7 @@ def main() -> None:
     parser.add_argument('--config', help='search config (default: the demo config of --task)')
     parser.add_argument('--targets', type=float, nargs='+', help='sparsity targets')
     parser.add_argument('--methods', nargs='+', help=f'subset of the methods (default: all '
-                        f'of the task); known: {sorted(SEARCH_METHODS)} imp-matched random '
-                        f'oneshot dense dense-scratch')
+                        f'of the task); known: {sorted(known_methods())}')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help="colt.seed of each repetition (default: the config's seed, once)")
     parser.add_argument('--work-root', help='work dirs (default work_dirs/bench_<task>; '
@@ -246,6 +293,7 @@ def main() -> None:
     atomic_write_json(out, result)
     print(table(result))
     print(verdict(result))
+    print('\n'.join(verdicts(result)))
     plot(result, plots)
     print(f'JSON: {out}; plots: {plots}_*.png')
 
@@ -282,7 +330,9 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
     p = base.colt.get('prune_ratio', 0.2)
     seeded = {} if seed is None else dict(seed=seed)
     options = options or {}
-    stop = dict(target_sparsity=max(targets), max_rounds=40, final_train=False, **seeded)
+    # the searches stop at the first round that reaches the highest target
+    stop = dict(target_sparsity=round(max(targets) - REACH_TOLERANCE, 6), max_rounds=40,
+                final_train=False, **seeded)
     rounds: Dict[str, List[dict]] = {}
     rows: List[dict] = []
 
@@ -292,7 +342,8 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
         # a search run further before (by a run with higher --targets) is reused as it is:
         # a resumed search may raise its target, not lower it
         target = max(stop['target_sparsity'], searched_to(work))
-        run_search(load_cfg(config, work, {**stop, 'prune_ratio': p, **colt,
+        run_search(load_cfg(config, work, {**stop, 'prune_ratio': p,
+                                           **resolve_schedule(colt, base),
                                            'target_sparsity': target}))
         rounds[name] = rounds_of(work)
 
@@ -303,8 +354,8 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
         search(name, {**SEARCH_METHODS[name], **options.get(name, {})})
     matched = None
     if 'imp-matched' in methods:
-        ref = next(r for r in rounds['colt-N2'] if r['sparsity'] >= 0.89 - 1e-9) if any(
-            r['sparsity'] >= 0.89 - 1e-9 for r in rounds['colt-N2']) else rounds['colt-N2'][-1]
+        ref = next((r for r in rounds['colt-N2'] if r['sparsity'] >= 0.89 - 1e-9),
+                   rounds['colt-N2'][-1])
         # COLT's mean per-round rate up to 89% (or its last round), rounded up, so that IMP at
         # this rate reaches COLT's sparsity in as many rounds
         matched = math.ceil((1.0 - (1.0 - ref['sparsity']) ** (1.0 / ref['round'])) * 1e4) / 1e4
@@ -328,9 +379,14 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
         rows += points('random', [x for x in rounds['colt-N2']], [t for t in targets
                                                                   if t in tickets],
                        config, work_root, seeded, random_from=tickets)
-    if 'oneshot' in methods:
-        print('== oneshot: theta0 magnitude-pruned once to each target', flush=True)
-        rows += [oneshot_point(config, work_root, t, seeded) for t in targets]
+    for name in [m for m in ONE_TRAINING if m in methods or any(
+            REWOUND.get(r) == m for r in methods)]:
+        print(f'== {name}: one training per target ({ONE_TRAINING[name]})', flush=True)
+        once = [one_training_point(name, config, work_root, t, seeded) for t in targets]
+        rows += once if name in methods else []
+        for rewound in [r for r, src in REWOUND.items() if src == name and r in methods]:
+            print(f'== {rewound}: the {name} masks retrained from theta0', flush=True)
+            rows += [rewound_point(rewound, row, config, work_root, seeded) for row in once]
     dense = dense_scratch = None
     if 'dense' in methods:
         print('== dense reference', flush=True)
@@ -351,20 +407,33 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
                 machine=dict(cpu_count=os.cpu_count()))
 
 
-def oneshot_point(config: str, work_root: str, target: float, seeded: dict) -> dict:
-    """theta0 magnitude-pruned once to ``target`` (no rounds), trained with the final schedule."""
+def one_training_point(name: str, config: str, work_root: str, target: float,
+                       seeded: dict) -> dict:
+    """A mask found in at most one training (one-shot, GMP) at ``target``: its final metric."""
     from colt_det.core import load_ticket, sparsity
     from colt_det.engine.workdir import WorkDir
-    work = osp.join(work_root, f'oneshot_final_{target:g}')
-    final = final_metric(config, work, dict(method='oneshot', target_sparsity=target,
+    work = osp.join(work_root, f'{name}_final_{target:g}')
+    final = final_metric(config, work, dict(ONE_TRAINING[name], target_sparsity=target,
                                             **seeded))
-    per_layer = sparsity(load_ticket(WorkDir(work).ticket('oneshot')).masks).per_layer
-    return dict(method='oneshot', target=target, reached=True, round=0,
+    ticket = WorkDir(work).final_ticket
+    per_layer = sparsity(load_ticket(ticket).masks).per_layer
+    return dict(method=name, target=target, reached=True, round=0,
                 sparsity=final['sparsity'], samples=0, seconds=0.0, metric=final['metric'],
-                final_seconds=final['seconds'], min_layer_density=1.0 - max(per_layer.values()),
+                final_seconds=final['seconds'], total_samples=final['train_samples'] or 0,
+                total_seconds=final['seconds'], min_layer_density=1.0 - max(per_layer.values()),
                 collapsed_layers=[n for n, s in per_layer.items() if s >= COLLAPSED],
                 per_layer_sparsity=per_layer, mean_jaccard=None, per_layer_jaccard=None,
-                ticket=WorkDir(work).ticket('oneshot'))
+                ticket=ticket)
+
+
+def rewound_point(name: str, source: dict, config: str, work_root: str, seeded: dict) -> dict:
+    """``source``'s mask retrained from theta0 with the final schedule; its cost adds up."""
+    final = final_metric(config, osp.join(work_root, f"{name}_final_{source['target']:g}"),
+                         dict(method='mask', mask_from=source['ticket'], **seeded))
+    return dict(source, method=name, sparsity=final['sparsity'], metric=final['metric'],
+                final_seconds=final['seconds'],
+                total_samples=source['total_samples'] + (final['train_samples'] or 0),
+                total_seconds=source['total_seconds'] + final['seconds'])
 
 
 def aggregate(runs: Dict[int, dict]) -> List[dict]:
@@ -381,9 +450,10 @@ def aggregate(runs: Dict[int, dict]) -> List[dict]:
         if any(r is None for r in each):
             rows.append(dict(method=method, target=target, reached=False))
             continue
-        row = dict(each[0], per_seed={k: [r[k] for r in each]
-                                      for k in ('metric', 'round', 'seconds', 'samples')})
-        for k in ('metric', 'round', 'seconds', 'samples', 'sparsity'):
+        stats = [k for k in ('metric', 'round', 'seconds', 'samples', 'sparsity',
+                             'total_samples', 'total_seconds') if k in each[0]]
+        row = dict(each[0], per_seed={k: [r[k] for r in each] for k in stats})
+        for k in stats:
             values = [r[k] for r in each]
             row[k] = statistics.mean(values)
             row[f'{k}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -402,18 +472,25 @@ def mean_std(finals: List[Optional[dict]]) -> Optional[dict]:
 
 
 def table(result: dict) -> str:
+    # results with the whole cost (all stages and the final training) get its two columns
+    cost = any(r.get('total_samples') is not None for r in result['rows'])
+    extra = ' images, all stages | seconds, all stages |' if cost else ''
     lines = [f"p={result['prune_ratio']}, matched IMP rate {result['matched_rate']}, "
              f"theta0 {result['theta0_sha256']}",
-             '| method | target | round | sparsity | train samples | search s | metric | '
-             'min layer density | collapsed layers | mean Jaccard |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             '| method | target | round | sparsity | train samples | search s |' + extra +
+             ' metric | min layer density | collapsed layers | mean Jaccard |',
+             '|---|---|---|---|---|---|' + ('---|---|' if cost else '') + '---|---|---|---|']
     for r in result['rows']:
         if not r['reached']:
-            lines.append(f"| {r['method']} | {r['target']:.0%} | not reached | | | | | | | |")
+            lines.append(f"| {r['method']} | {r['target']:.0%} | not reached | | | |"
+                         + (' | |' if cost else '') + ' | | | |')
             continue
+        totals = (f" {r['total_samples']:.0f} | {r['total_seconds']:.0f} |"
+                  if cost and r.get('total_samples') is not None else (' - | - |' if cost else ''))
         lines.append(
             f"| {r['method']} | {r['target']:.0%} | {r['round']} | {r['sparsity']:.2%} | "
-            f"{r['samples']:.0f} | {r['seconds']:.0f} | {_f(r['metric'], r.get('metric_std'))} | "
+            f"{r['samples']:.0f} | {r['seconds']:.0f} |{totals} "
+            f"{_f(r['metric'], r.get('metric_std'))} | "
             f"{r['min_layer_density']:.3f} | {len(r['collapsed_layers'])} | "
             f"{'-' if r['mean_jaccard'] is None else format(r['mean_jaccard'], '.3f')} |")
     if result['dense']:
@@ -471,6 +548,79 @@ def verdict(result: dict) -> str:
                        rnd['metric'] <= imp['metric'] - 0.05,
                        f"{rnd['metric']:.4f} vs {imp['metric']:.4f}{_spread(rnd, imp)}"))
     return '\n'.join(f"{'MET ' if ok else 'MISS'} {name}: {detail}" for name, ok, detail in checks)
+
+
+# COLT and IMP with the same round schedule: the pairs the verdicts compare at equal budget
+PAIRS = [('colt-N2', 'imp', 'short rounds'), ('colt-N2-full', 'imp-full', 'full rounds'),
+         ('colt-N2-early', 'imp-early', 'early-stopped rounds'),
+         ('colt-N2-full-guard', 'imp-full-guard', 'full rounds, guard')]
+WITHIN = 0.01  # "as good as dense": within 1 point of mAP
+LEVEL = 0.95
+
+
+def welch(a: List[float], b: List[float], level: float = LEVEL):
+    """mean(a) - mean(b) and the half-width of its Welch t interval (None: fewer than two
+    values on a side, so no interval)."""
+    from scipy import stats
+    d = statistics.mean(a) - statistics.mean(b)
+    if len(a) < 2 or len(b) < 2:
+        return d, None
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0:
+        return d, 0.0
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return d, float(stats.t.ppf(0.5 + level / 2, df) * math.sqrt(va + vb))
+
+
+def _values(row: dict) -> List[float]:
+    return list(row.get('per_seed', {}).get('metric') or [row['metric']])
+
+
+def _difference(a: List[float], b: List[float]) -> str:
+    d, hw = welch(a, b)
+    if hw is None:
+        return f'{100 * d:+.1f} points (one seed: no interval)'
+    found = 'difference detected' if abs(d) > hw else 'no difference detected'
+    return f'{100 * d:+.1f} points, {found} ({LEVEL:.0%} interval ±{100 * hw:.1f})'
+
+
+def verdicts(result: dict) -> List[str]:
+    """Per target: the cheapest method (images processed, all stages and the final training)
+    whose mAP is within a point of dense, and COLT vs IMP at equal budget per round schedule."""
+    lines = []
+    dense = result.get('dense')
+    dense_values = (dense.get('per_seed') or [dense['metric']]) if dense else None
+    for t in result['targets']:
+        rows = [r for r in result['rows'] if r['target'] == t and r['reached']
+                and r.get('total_samples') is not None and r['metric'] is not None]
+        if not rows:
+            continue
+        if dense_values:
+            good = sorted((r for r in rows if statistics.mean(_values(r))
+                           >= statistics.mean(dense_values) - WITHIN),
+                          key=lambda r: (r['total_samples'], r['total_seconds']))
+            ref = f'dense {statistics.mean(dense_values):.4f}'
+            if good:
+                r = good[0]
+                lines.append(f"{t:.0%}: cheapest within 1 point of {ref}: {r['method']} "
+                             f"({_f(r['metric'], r.get('metric_std'))} at {r['sparsity']:.2%}, "
+                             f"{r['total_samples']:.0f} images; vs dense "
+                             f"{_difference(_values(r), dense_values)})")
+            else:
+                best = max(rows, key=lambda r: r['metric'])
+                lines.append(f"{t:.0%}: no method within 1 point of {ref}; best "
+                             f"{best['method']} ({_f(best['metric'], best.get('metric_std'))}, "
+                             f"vs dense {_difference(_values(best), dense_values)})")
+        for colt_name, imp_name, what in PAIRS:
+            colt = _row(result, colt_name, t)
+            imp = _row(result, imp_name, t)
+            if colt and imp:
+                lines.append(f"{t:.0%}: COLT vs IMP ({what}, equal budget): "
+                             f"{_f(colt['metric'])} vs {_f(imp['metric'])}, "
+                             f"{_difference(_values(colt), _values(imp))}; rounds "
+                             f"{colt['round']:g} vs {imp['round']:g}, images "
+                             f"{colt['total_samples']:.0f} vs {imp['total_samples']:.0f}")
+    return lines
 
 
 def plot(result: dict, prefix: str) -> None:

@@ -23,7 +23,8 @@ def _node(name: str, parent: Registry, locations=()) -> Registry:
     return Registry(name, parent=parent, scope='colt_det', locations=list(locations))
 
 
-HOOKS = _node('hook', root.HOOKS, ['colt_det.engine.hooks'])
+HOOKS = _node('hook', root.HOOKS, ['colt_det.engine.hooks', 'colt_det.hooks.gmp_hook',
+                                   'colt_det.hooks.mask_convergence_hook'])
 DATASETS = _node('dataset', root.DATASETS, _CLS + _DET)
 MODELS = _node('model', root.MODELS, ['colt_det.cls.models', 'colt_det.slim'])
 METRICS = _node('metric', root.METRICS, ['colt_det.cls.models', 'colt_det.det.metrics'])
@@ -35,7 +36,7 @@ TASKS = Registry('colt task', scope='colt_det',
 # its registry (MMEngine warns and falls back to the root otherwise)
 RUNNERS = _node('runner', root.RUNNERS)
 RUNNER_CONSTRUCTORS = _node('runner constructor', root.RUNNER_CONSTRUCTORS)
-LOOPS = _node('loop', root.LOOPS)
+LOOPS = _node('loop', root.LOOPS, ['colt_det.runtime.loops'])
 DATA_SAMPLERS = _node('data sampler', root.DATA_SAMPLERS, ['colt_det.engine.samplers'])
 TRANSFORMS = _node('transform', root.TRANSFORMS)
 MODEL_WRAPPERS = _node('model_wrapper', root.MODEL_WRAPPERS)

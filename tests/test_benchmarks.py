@@ -55,8 +55,7 @@ def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
 
 
 def test_every_task_names_an_existing_config_and_known_methods():
-    known = set(search_cost.SEARCH_METHODS) | {'imp-matched', 'random', 'oneshot', 'dense',
-                                                'dense-scratch'}
+    known = search_cost.known_methods()
     for task, d in search_cost.DEFAULTS.items():
         assert osp.exists(osp.join(ROOT, d['config'])), task
         assert set(d['methods']) <= known and d['targets'] == sorted(d['targets']), task
@@ -143,3 +142,42 @@ def test_ap_by_size_ignores_only_the_boxes_below_the_threshold():
     res = ap_by_size.map_by_size([pred], instances, 2, [0, 10])
     assert [(r['scored'], r['ignored']) for r in res] == [(2, 1), (1, 2)]
     assert abs(res[0]['mAP'] - 0.5) < 1e-6 and abs(res[1]['mAP'] - 1.0) < 1e-6
+
+
+def test_welch_interval_of_a_difference_of_means():
+    d, hw = search_cost.welch([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
+    # se = sqrt(1/3 + 1/3), df = 4, t(0.975, 4) = 2.7764
+    assert d == -1.0 and abs(hw - 2.7764 * (2 / 3) ** 0.5) < 1e-3
+    assert search_cost.welch([0.3], [0.4, 0.5])[1] is None  # one seed: no interval
+
+
+def test_verdicts_name_the_cheapest_method_within_a_point_of_dense_and_colt_vs_imp():
+    def row(method, metrics, images, rnd=5):
+        r = dict(_row(method, rnd, 10.0 * rnd, sum(metrics) / len(metrics), 0.95),
+                 total_samples=images, total_seconds=images / 10.0,
+                 per_seed=dict(metric=metrics))
+        return r
+    rows = [row('imp-full', [0.360, 0.365, 0.362], 30000),
+            row('colt-N2-full', [0.350, 0.366, 0.358], 30000),
+            row('gmp', [0.361, 0.364, 0.359], 4800, rnd=0),
+            row('oneshot', [0.30, 0.31, 0.29], 4800, rnd=0)]
+    result = dict(targets=[0.95], rows=rows,
+                  dense=dict(metric=0.3667, per_seed=[0.365, 0.370, 0.365]))
+    lines = search_cost.verdicts(result)
+    assert lines[0].startswith('95%: cheapest within 1 point of dense 0.3667: gmp')
+    assert '4800 images' in lines[0]
+    colt_imp = next(ln for ln in lines if 'full rounds, equal budget' in ln)
+    assert 'no difference detected (95% interval' in colt_imp and 'rounds 5 vs 5' in colt_imp
+    # nothing within a point: the best one is named
+    result['dense'] = dict(metric=0.45, per_seed=[0.45, 0.45, 0.45])
+    assert search_cost.verdicts(result)[0].startswith('95%: no method within 1 point')
+
+
+def test_full_rounds_train_the_final_schedule_and_targets_within_the_tolerance():
+    from mmengine.config import Config
+    base = Config.fromfile(osp.join(ROOT, search_cost.DEFAULTS['det-hard']['config']))
+    full = search_cost.resolve_schedule(search_cost.SEARCH_METHODS['imp-full'], base)
+    assert full['round_train_cfg'] == base.colt.final_train_cfg and 'schedule' not in full
+    assert 'round_train_cfg' not in search_cost.resolve_schedule(
+        search_cost.SEARCH_METHODS['imp'], base)
+    assert search_cost.reaches(0.94967, 0.95) and not search_cost.reaches(0.9490, 0.95)

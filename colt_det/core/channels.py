@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .masks import Mask
+from .scores import channel_score
 
 
 @dataclass
@@ -114,18 +115,17 @@ def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
         ratio (float): fraction of the kept channels to remove, in (0, 1).
         scope (str): ``'layer'``: every group loses ``ratio`` of its channels; ``'global'``:
             channels of all groups ranked together by their filters' mean absolute value.
-        score (str): ``'l1'``: the filters' mean |w|; ``'l1_bn'``: times the |gamma| of the
-            BatchNorm that follows (a channel the BN scales down matters less).
+        score (str): a registered channel score (:mod:`colt_det.core.scores`): ``'l1'``, the
+            filters' mean |w|; ``'l1_bn'``, times the |gamma| of the BatchNorm that follows.
 
     Returns:
         Mask: a new channel mask; every group keeps at least one channel.
     """
     if not 0.0 < ratio < 1.0:
         raise ValueError(f'prune_ratio must be in (0, 1), got {ratio}')
-    if score not in ('l1', 'l1_bn'):
-        raise ValueError(f"channel score must be 'l1' or 'l1_bn', got {score!r}")
+    scorer = channel_score(score)
     keeps = [channel_keep(mask, g) for g in groups]
-    scores = [_scores(weights, g, score == 'l1_bn') for g in groups]
+    scores = [scorer(weights, g) for g in groups]
     if scope == 'layer':
         new = [_drop_lowest(s, k, round(ratio * int(k.sum()))) for s, k in zip(scores, keeps)]
     elif scope == 'global':
@@ -149,18 +149,6 @@ def channel_mask(like: Mask, groups: Sequence[ChannelGroup],
             shape = like[name].shape
             out[name] = keep.view(-1, *([1] * (len(shape) - 1))).expand(shape).clone()
     return out
-
-
-def _scores(weights: Mapping[str, torch.Tensor], group: ChannelGroup,
-            with_bn: bool = False) -> torch.Tensor:
-    """Mean |w| of each channel's filters (L1 norm / filter size: comparable across layers),
-    times the BN's |gamma| with ``with_bn``."""
-    s = sum(weights[n].detach().float().cpu().abs().flatten(1).mean(1) for n in group.scored)
-    if with_bn:
-        for n in group.producers:
-            if n not in group.scored and n.endswith('.weight'):  # the BN's gamma
-                s = s * weights[n].detach().float().cpu().abs()
-    return s
 
 
 def _drop_lowest(scores: torch.Tensor, keep: torch.Tensor, k: int) -> torch.Tensor:

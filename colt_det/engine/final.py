@@ -20,16 +20,21 @@ from .workdir import read_json, remove_checkpoints
 def train_final(search, mask: Optional[str]) -> dict:
     """Train ``mask`` (None: dense) on all classes; returns the summary's ``final`` record."""
     work = search.work
+    # method='gmp' without rewinding: the final stage prunes while it trains; its own mask file
+    gmp = search.s.method == 'gmp' and mask is None
+    ticket_mask = osp.join(work.final_stage, 'mask.safetensors') if gmp else mask
     if agree(not osp.exists(work.final_ticket)):
-        search.progress(f'final ticket training on all {len(search.classes)} classes ...')
-        search.run_stage(Stage(work.final_stage, mask=mask, kind='final'),
-                         then=lambda runner: _test_and_save(search, runner, mask))
+        search.progress(f'final ticket training on all {len(search.classes)} classes'
+                        + (' with gradual magnitude pruning' if gmp else '') + ' ...')
+        search.run_stage(Stage(work.final_stage, mask=mask, kind='final', gmp=gmp),
+                         then=lambda runner: _test_and_save(search, runner, ticket_mask))
     if is_main_process() and not search.s.keep_stage_checkpoints:
         remove_checkpoints(work.final_stage)  # after the ticket, also when a kill came between
     res = read_json(osp.join(work.final_stage, 'result.json'))
     metrics = res.get('test_metrics') or res.get('metrics', {})
     out = dict(sparsity=read_ticket_meta(work.final_ticket)['sparsity'],
                metric=metrics.get(search.metric_key), seconds=res.get('seconds', 0.0),
+               train_samples=res.get('train_samples'),
                val_metric=res.get('metrics', {}).get(search.metric_key),
                metric_split='test' if res.get('test_metrics') else 'val')
     search.progress(f'final: sparsity {out["sparsity"]:.2%}, {out["metric_split"]} '

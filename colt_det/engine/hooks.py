@@ -6,12 +6,14 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broadcast_state,
-                    load_mask, update_json, magnitude_prune, ones_mask, rewind, save_mask,
-                    sparsity)
+                    load_mask, update_json, ones_mask, rewind, save_mask, sparsity)
 from ..core.apply import unwrap
 from ..core.channels import channel_prune
+from ..core.pruning import prune_by_score
+from ..core.scores import weight_score as get_weight_score
 from ..registry import HOOKS
 from .faults import crash_point
 from .progress import progress
@@ -48,8 +50,11 @@ class ColtHook(Hook):
             :mod:`colt_det.core.channels`).
         channel_score (str): channels: ``'l1'`` or ``'l1_bn'`` (see
             :func:`~colt_det.core.channels.channel_prune`).
-        weight_score (str): weights: ``'magnitude'`` (|w|) or ``'movement'`` (|w - theta0|,
-            how far this stage's training moved the weight from the rewind point).
+        weight_score (str): weights: a registered score (:mod:`colt_det.core.scores`):
+            ``'magnitude'`` (|w|) or ``'movement'`` (|w - theta0|, how far this stage's
+            training moved the weight from the rewind point).
+        min_density (float): every layer keeps at least this fraction of its weights when
+            pruning (the layer-collapse guard; 0: off).
         out_mask (str, optional): where to write the pruned mask.
         out_result (str, optional): where to write the stage's record: ``metrics`` (last
             validation), ``test_metrics``, ``sparsity``, ``iters``, then ``seconds`` (wall time
@@ -81,6 +86,7 @@ class ColtHook(Hook):
                  granularity: str = 'weight',
                  channel_score: str = 'l1',
                  weight_score: str = 'magnitude',
+                 min_density: float = 0.0,
                  out_mask: Optional[str] = None,
                  out_result: Optional[str] = None,
                  out_state: Optional[str] = None,
@@ -96,7 +102,8 @@ class ColtHook(Hook):
         self.prune_scope = prune_scope
         self.granularity = granularity
         self.channel_score = channel_score
-        self.weight_score = weight_score
+        self.weight_score = get_weight_score(weight_score)
+        self.min_density = min_density
         self.groups = None
         self.out_mask = out_mask
         self.out_result = out_result
@@ -210,6 +217,7 @@ class ColtHook(Hook):
         self._write_result(runner)
 
     def after_train(self, runner) -> None:
+        crash_point('stage_trained')  # tests: a kill after training, before the stage's files
         model = unwrap(runner.model)
         if self.prune_ratio is not None and self.out_mask:
             # computed once (rank 0) and broadcast: all ranks hold the same pruned mask
@@ -233,16 +241,16 @@ class ColtHook(Hook):
         if self.groups is not None:
             return channel_prune(params, self.mask, self.groups, self.prune_ratio,
                                  self.prune_scope, self.channel_score)
-        scores = {n: params[n].detach() for n in self.mask}
-        if self.weight_score == 'movement':  # how far this stage's training moved each weight
-            theta0 = load_state(self.theta0_path)
-            scores = {n: w - theta0[n].to(w.device, w.dtype) for n, w in scores.items()}
-        return magnitude_prune(scores, self.mask, self.prune_ratio, self.prune_scope)
+        theta0 = load_state(self.theta0_path) if self.weight_score.needs_theta0 else None
+        scores = self.weight_score({n: params[n] for n in self.mask}, theta0)
+        return prune_by_score(scores, self.mask, self.prune_ratio, self.prune_scope,
+                              self.min_density)
 
     def _write_result(self, runner, **extra) -> None:
         if self.out_result and runner.rank == 0:
             # a stage resumed after its last epoch runs no validation: keep the recorded metrics
-            found = dict(metrics=_floats(self.metrics), test_metrics=_floats(self.test_metrics))
+            found = dict(metrics=_floats(self.metrics), test_metrics=_floats(self.test_metrics),
+                         early_stop=runner.message_hub.get_info('colt/early_stop'))
             update_json(self.out_result, **{k: v for k, v in found.items() if v},
                         sparsity=sparsity(self.mask).overall, iters=runner.iter, **extra)
 
@@ -250,10 +258,13 @@ class ColtHook(Hook):
 def _samples_seen(runner) -> int:
     """Training images the stage processed over all ranks (the training budget spent)."""
     loader = runner.train_dataloader
-    if runner.train_loop.__class__.__name__ == 'EpochBasedTrainLoop':
-        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
-        return len(sampler) * runner.world_size * runner.epoch  # a BudgetSampler's epochs too
     batch = loader.batch_size or loader.batch_sampler.batch_size  # (AspectRatio)BatchSampler
+    if isinstance(runner.train_loop, EpochBasedTrainLoop):
+        # whole epochs draw the sampler's images (a BudgetSampler's share too); an epoch a hook
+        # stopped early (MaskConvergenceHook) its iterations' batches
+        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
+        epochs, rest = divmod(runner.iter, len(loader))
+        return (len(sampler) * epochs + rest * batch) * runner.world_size
     return runner.iter * batch * runner.world_size
 
 

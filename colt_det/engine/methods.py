@@ -16,7 +16,11 @@ from typing import Callable, Dict, List, Optional
 import torch
 from mmengine.dist import barrier, is_main_process
 
-from ..core import load_ticket, magnitude_prune, random_mask_like, save_ticket
+from ..core import load_mask, load_ticket, random_mask_like, save_ticket
+from ..core.apply import state_of, unwrap
+from ..core.pruning import prune_to_sparsity
+from ..core.scores import weight_score
+from .distributed import agree
 from .errors import SearchError
 from .state import load_state
 
@@ -119,10 +123,42 @@ def oneshot_mask(search, rounds: List[dict]) -> str:
                               f'--work-dir')
         weights = {n: theta0[n] for n in search.prunable}
         ones = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
-        mask = magnitude_prune(weights, ones, search.s.target_sparsity, search.s.prune_scope)
+        s = search.s
+        scores = weight_score(s.weight_score)(weights, theta0)
+        mask = prune_to_sparsity(scores, ones, s.target_sparsity, s.prune_scope, s.min_density)
         save_ticket(path, mask, theta0, meta=search.meta(round=0, oneshot=True))
     barrier()
     return path
+
+
+@register_method('gmp')
+def gmp_mask(search, rounds: List[dict]) -> Optional[str]:
+    """Gradual magnitude pruning inside one training run of the final schedule.
+
+    By default the GMP run is the final stage itself (its trained, pruned weights are the final
+    ticket; nothing to return here). With ``colt.gmp.rewind=True`` the GMP run trains in
+    ``gmp/`` and its mask is returned, to be retrained from theta0 by the final stage.
+    """
+    if not search.s.gmp_options['rewind']:
+        return None
+    from .stage import Stage
+    path, stage = search.work.ticket('gmp'), search.work.path('gmp')
+    if agree(not osp.exists(path)):
+        search.progress('gradual magnitude pruning (one training run) ...')
+        search.run_stage(Stage(stage, kind='final', gmp=True),
+                         then=lambda runner: _save_gmp_ticket(search, runner, stage, path))
+    return path
+
+
+def _save_gmp_ticket(search, runner, stage: str, path: str) -> None:
+    if search.cfg.get('test_dataloader'):
+        runner.test()  # the GMP run's own metric (result.json test_metrics)
+    if is_main_process() and not osp.exists(path):
+        trained = state_of(unwrap(runner.model))
+        save_ticket(path, load_mask(osp.join(stage, 'mask.safetensors')),
+                    load_state(search.work.theta0), trained=trained,
+                    meta=search.meta(round=0, gmp=search.s.gmp_options))
+    barrier()
 
 
 @register_method('mask', check=_check_mask)

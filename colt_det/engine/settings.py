@@ -5,7 +5,16 @@ from typing import Optional
 from mmengine.config import ConfigDict
 
 from ..core import PrunableSpec
+from ..core.schedule import resolve_iters
+from ..core.scores import CHANNEL_SCORES, WEIGHT_SCORES
 from .methods import METHODS
+
+# colt.gmp: iterations (int) or fractions of the training (float); rewind=True retrains the
+# GMP mask from theta0 with the final schedule instead of keeping the GMP run's own weights
+GMP_DEFAULTS = dict(start=0.0, end=0.75, every=0.025, rewind=False)
+# colt.early_stop: check the mask every `interval` iterations, stop once it moved less than
+# `eps` (normalised Hamming distance) for `patience` checks in a row (Early-Bird)
+EARLY_STOP_DEFAULTS = dict(interval=50, eps=0.01, patience=1)
 
 
 @dataclass
@@ -28,6 +37,10 @@ class ColtSettings:
     channel_score: str = 'l1'  # channels: 'l1' (filter mean |w|) | 'l1_bn' (x BN |gamma|)
     # weights: 'magnitude' (|w|, the paper) | 'movement' (|w - theta0|: how far training moved it)
     weight_score: str = 'magnitude'
+    # the layer-collapse guard: every layer keeps at least this fraction of its weights
+    min_density: float = 0.0
+    gmp: Optional[dict] = None  # method='gmp': the schedule, GMP_DEFAULTS
+    early_stop: Optional[dict] = None  # colt/imp rounds: stop a stage once its mask converged
     target_sparsity: float = 0.8
     max_rounds: int = 30
     min_keep: Optional[int] = None  # keep a weight kept by >= k partitions (None: all N)
@@ -36,6 +49,9 @@ class ColtSettings:
     rewind_iter: int = 0  # > 0: late rewinding to the weights after this many dense iterations
     final_train: bool = True
     final_train_cfg: Optional[dict] = None
+    # train_cfg overrides of every round's partition stages; the final training's
+    # (final_train_cfg) gives the lottery-ticket protocol: each round trains the whole schedule
+    round_train_cfg: Optional[dict] = None
     random_from: Optional[str] = None  # method='random': ticket whose per-layer sparsity to copy
     mask_from: Optional[str] = None  # method='mask': ticket whose mask to train from this theta0
     # a ticket (e.g. from ImageNet) as the sparse initialisation:
@@ -65,6 +81,14 @@ class ColtSettings:
         """Partitions per round: N for COLT, 1 for every other method."""
         return self.num_partitions if self.method == 'colt' else 1
 
+    @property
+    def gmp_options(self) -> dict:
+        return dict(GMP_DEFAULTS, **(self.gmp or {}))
+
+    @property
+    def early_stop_options(self) -> Optional[dict]:
+        return None if self.early_stop is None else dict(EARLY_STOP_DEFAULTS, **self.early_stop)
+
     def record(self) -> dict:
         """The settings as plain JSON data (``colt_settings.json``)."""
         return asdict(self)
@@ -86,11 +110,45 @@ class ColtSettings:
         _check_int('progress_interval', self.progress_interval, 0)
         _check_choice('prune_scope', self.prune_scope, ('global', 'layer'))
         _check_choice('granularity', self.granularity, ('weight', 'channel'))
-        _check_choice('channel_score', self.channel_score, ('l1', 'l1_bn'))
-        _check_choice('weight_score', self.weight_score, ('magnitude', 'movement'))
+        _check_choice('channel_score', self.channel_score, tuple(sorted(CHANNEL_SCORES)))
+        _check_choice('weight_score', self.weight_score, tuple(sorted(WEIGHT_SCORES)))
         if self.weight_score != 'magnitude' and self.granularity != 'weight':
-            raise ValueError("colt.weight_score='movement' scores single weights: use "
-                             "granularity='weight' (channels are scored by channel_score)")
+            raise ValueError(f"colt.weight_score={self.weight_score!r} scores single weights: "
+                             f"use granularity='weight' (channels are scored by channel_score)")
+        if isinstance(self.min_density, bool) or not isinstance(self.min_density, (int, float)) \
+                or not 0.0 <= self.min_density < 1.0:
+            raise ValueError(f'colt.min_density must be in [0, 1), got {self.min_density!r}: '
+                             f'e.g. min_density=0.01 keeps 1% of every layer')
+        if self.min_density >= 1.0 - self.target_sparsity:
+            raise ValueError(f'colt.min_density={self.min_density} keeps at least '
+                             f'{self.min_density:.0%} of every layer, so target_sparsity '
+                             f'{self.target_sparsity:.0%} cannot be reached: use min_density < '
+                             f'{1 - self.target_sparsity:.3g}')
+        _check_options('gmp', self.gmp, GMP_DEFAULTS)
+        if self.gmp is not None and self.method != 'gmp':
+            raise ValueError(f"colt.gmp is the schedule of method='gmp' (got method="
+                             f"{self.method!r}): drop it or set method='gmp'")
+        if self.method == 'gmp':
+            g = self.gmp_options
+            for key in ('start', 'end', 'every'):
+                resolve_iters(g[key], 1000, key)  # the type and range; iterations at run time
+            if not isinstance(g['rewind'], bool):
+                raise ValueError(f"colt.gmp.rewind must be True or False, got {g['rewind']!r}")
+            if self.granularity != 'weight':
+                raise ValueError("method='gmp' prunes single weights: use granularity='weight'")
+        _check_options('early_stop', self.early_stop, EARLY_STOP_DEFAULTS)
+        if self.early_stop is not None:
+            if not METHODS[self.method].rounds:
+                raise ValueError(f"colt.early_stop stops the rounds of 'colt' and 'imp', not "
+                                 f"method={self.method!r}: drop it")
+            es = self.early_stop_options
+            _check_int('early_stop.interval', es['interval'], 1)
+            _check_int('early_stop.patience', es['patience'], 1)
+            _check_fraction('early_stop.eps', es['eps'], 0.01)
+        for name in ('round_train_cfg', 'final_train_cfg'):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, dict):
+                raise ValueError(f'colt.{name} must be a dict of train_cfg overrides, got {v!r}')
         if self.granularity == 'channel' and (self.method not in ('colt', 'imp', 'dense')
                                               or self.init_ticket or self.random_from
                                               or self.mask_from):
@@ -123,6 +181,14 @@ def _check_init_ticket(opts: Optional[dict]) -> None:
     if opts.get('mode', 'rewind') not in ('rewind', 'trained'):
         raise ValueError(f"colt.init_ticket.mode must be 'rewind' or 'trained', got "
                          f"{opts.get('mode')!r}")
+
+
+def _check_options(name: str, opts, defaults: dict) -> None:
+    if opts is None:
+        return
+    if not isinstance(opts, dict) or set(opts) - set(defaults):
+        raise ValueError(f'colt.{name} takes {sorted(defaults)} (got '
+                         f'{sorted(opts) if isinstance(opts, dict) else opts!r})')
 
 
 def _check_fraction(name: str, value, example: float) -> None:

@@ -36,6 +36,8 @@ class Stage:
         prune (bool): prune ``prune_ratio`` at the end and write ``mask.safetensors``.
         kind (str): ``'partition'``, ``'final'`` (final_train_cfg) or ``'rewind'`` (late
             rewinding: ``rewind_iter`` dense iterations, then write theta0).
+        gmp (bool): prune gradually while training (``colt.gmp``, method ``'gmp'``) and write
+            the final mask to ``mask.safetensors``.
     """
 
     dir: str
@@ -43,6 +45,7 @@ class Stage:
     group: Optional[List[str]] = None
     prune: bool = False
     kind: str = 'partition'
+    gmp: bool = False
 
 
 def stage_cfg(cfg: Config, settings: 'ColtSettings', work: WorkDir, task: Task,
@@ -61,6 +64,8 @@ def stage_cfg(cfg: Config, settings: 'ColtSettings', work: WorkDir, task: Task,
                                                 share=1.0 / s.num_groups)
     if stage.kind == 'final' and s.final_train_cfg:
         out.train_cfg.update(s.final_train_cfg)
+    if stage.kind == 'partition' and s.round_train_cfg:
+        out.train_cfg.update(s.round_train_cfg)
     rewind = stage.kind == 'rewind'
     if rewind:
         k = s.rewind_iter
@@ -68,18 +73,44 @@ def stage_cfg(cfg: Config, settings: 'ColtSettings', work: WorkDir, task: Task,
         out.param_scheduler = []
         out.default_hooks.checkpoint = dict(type='CheckpointHook', interval=k + 1,
                                             by_epoch=False)
-    hook = dict(type='colt_det.ColtHook', prunable=s.prunable, mask=stage.mask,
-                theta0=work.theta_init if rewind else work.theta0,
-                out_state=work.theta0 if rewind else None,
-                prune_ratio=s.prune_ratio if stage.prune else None, prune_scope=s.prune_scope,
-                granularity=s.granularity, channel_score=s.channel_score,
-                weight_score=s.weight_score,
-                out_mask=osp.join(stage.dir, 'mask.safetensors') if stage.prune else None,
-                out_result=osp.join(stage.dir, 'result.json'),
-                progress_interval=s.progress_interval, seed=s.seed,
-                stage_name=osp.relpath(stage.dir, work.root))
-    out.custom_hooks = list(out.get('custom_hooks', [])) + [hook]
+    hooks = []
+    if stage.gmp:  # before ColtHook: its mask is written before the stage's result
+        g = s.gmp_options
+        hooks.append(dict(type='colt_det.GMPHook', prunable=s.prunable,
+                          target_sparsity=s.target_sparsity, start=g['start'], end=g['end'],
+                          every=g['every'], scope=s.prune_scope, min_density=s.min_density,
+                          score=s.weight_score, theta0=work.theta0,
+                          out_mask=osp.join(stage.dir, 'mask.safetensors')))
+    hooks.append(dict(type='colt_det.ColtHook', prunable=s.prunable, mask=stage.mask,
+                      theta0=work.theta_init if rewind else work.theta0,
+                      out_state=work.theta0 if rewind else None,
+                      prune_ratio=s.prune_ratio if stage.prune else None,
+                      prune_scope=s.prune_scope, granularity=s.granularity,
+                      channel_score=s.channel_score, weight_score=s.weight_score,
+                      min_density=s.min_density,
+                      out_mask=osp.join(stage.dir, 'mask.safetensors') if stage.prune else None,
+                      out_result=osp.join(stage.dir, 'result.json'),
+                      progress_interval=s.progress_interval, seed=s.seed,
+                      stage_name=osp.relpath(stage.dir, work.root)))
+    es = s.early_stop_options
+    if stage.prune and es and s.granularity == 'weight':
+        hooks.append(dict(type='colt_det.MaskConvergenceHook', prunable=s.prunable,
+                          mask=stage.mask, prune_ratio=s.prune_ratio, interval=es['interval'],
+                          eps=es['eps'], patience=es['patience'], scope=s.prune_scope,
+                          min_density=s.min_density, score=s.weight_score, theta0=work.theta0))
+        _stoppable(out.train_cfg)
+    out.custom_hooks = list(out.get('custom_hooks', [])) + hooks
     return out
+
+
+def _stoppable(train_cfg) -> None:
+    """An epoch-based ``train_cfg`` whose epochs a hook can end early."""
+    kind = train_cfg.get('type')
+    if kind is None and train_cfg.get('by_epoch'):
+        train_cfg.pop('by_epoch')
+        kind = 'EpochBasedTrainLoop'
+    if kind in ('EpochBasedTrainLoop', 'mmengine.EpochBasedTrainLoop'):
+        train_cfg['type'] = 'colt_det.StoppableEpochBasedTrainLoop'
 
 
 def build_stage_runner(cfg: Config) -> Runner:

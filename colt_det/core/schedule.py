@@ -1,0 +1,48 @@
+"""The gradual-pruning schedule of GMP (Zhu & Gupta 2017, "To prune, or not to prune").
+
+Sparsity rises from ``initial`` at iteration ``start`` to ``final`` at ``end`` along a cubic,
+fast at first and slowly at the end, with a pruning step every ``every`` iterations:
+
+    s(t) = final + (initial - final) * (1 - (t - start) / (end - start)) ** 3
+
+Pure arithmetic (no torch), so the schedule is tested on its own.
+"""
+from typing import List, Union
+
+Iters = Union[int, float]
+
+
+def resolve_iters(value: Iters, total: int, name: str) -> int:
+    """An iteration count: an int is itself, a float in [0, 1] a fraction of ``total``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f'colt.gmp.{name} must be an iteration (int) or a fraction of the '
+                         f'training (float in [0, 1]), got {value!r}')
+    if isinstance(value, float):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f'colt.gmp.{name}={value}: a float is a fraction of the training, '
+                             f'in [0, 1]; pass an int for an iteration')
+        return int(round(value * total))
+    if value < 0:
+        raise ValueError(f'colt.gmp.{name} must be >= 0, got {value}')
+    return value
+
+
+def cubic_sparsity(it: int, start: int, end: int, final: float, initial: float = 0.0) -> float:
+    """The schedule's sparsity after iteration ``it`` (``initial`` before ``start``, ``final``
+    from ``end`` on)."""
+    if it <= start:
+        return initial if it < start or end > start else final
+    if it >= end:
+        return final
+    return final + (initial - final) * (1.0 - (it - start) / (end - start)) ** 3
+
+
+def pruning_iters(start: int, end: int, every: int) -> List[int]:
+    """The iterations (counted from 1, after the step) at which GMP prunes: ``start + every``,
+    ``start + 2 every``, ... and always ``end``, where the schedule reaches its final sparsity."""
+    if every < 1:
+        raise ValueError(f'colt.gmp.every must be >= 1 iteration, got {every}')
+    if end <= start:
+        return [max(start, 1)]
+    steps = list(range(start + every, end, every))
+    return steps + [end]

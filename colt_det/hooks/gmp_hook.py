@@ -1,0 +1,94 @@
+"""GMPHook: gradual magnitude pruning inside one training run (Zhu & Gupta 2017)."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.hooks import Hook
+
+from ..core import MaskEnforcer, PrunableSpec, broadcast_mask, ones_mask, save_mask, sparsity
+from ..core.apply import unwrap
+from ..core.pruning import prune_to_sparsity
+from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
+from ..core.scores import weight_score
+from ..registry import HOOKS
+
+_STATE = 'colt_gmp'  # the hook's key in the stage's MMEngine checkpoints
+
+
+@HOOKS.register_module()
+class GMPHook(Hook):
+    """Prunes the prunable weights along a cubic schedule while the model trains.
+
+    Every ``every`` iterations from ``start`` to ``end`` the lowest-scoring kept weights are
+    pruned until the sparsity of :func:`~colt_det.core.schedule.cubic_sparsity` is reached
+    (``target_sparsity`` at ``end``); after every optimizer step the pruned weights are set back
+    to exactly zero. The mask is part of the stage's checkpoints, so a stage resumed after a
+    kill prunes exactly as an uninterrupted one. At the end the mask is written to ``out_mask``.
+
+    Args:
+        prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
+        target_sparsity (float): the sparsity reached at ``end``.
+        start, end, every (int or float): iterations (int) or fractions of the training (float
+            in [0, 1]): pruning starts after ``start``, ends at ``end``, one step every ``every``.
+        scope (str): ``'global'`` or ``'layer'``.
+        min_density (float): per-layer floor (the layer-collapse guard).
+        score (str): a registered weight score (``'magnitude'``).
+        theta0 (str, optional): the rewind point, for scores that need it.
+        out_mask (str, optional): where the final mask is written.
+    """
+
+    priority = 'ABOVE_NORMAL'  # before CheckpointHook: checkpoints hold the pruned weights
+
+    def __init__(self, prunable: Optional[dict] = None, target_sparsity: float = 0.9,
+                 start=0.0, end=0.75, every=0.025, scope: str = 'global',
+                 min_density: float = 0.0, score: str = 'magnitude',
+                 theta0: Optional[str] = None, out_mask: Optional[str] = None) -> None:
+        self.spec = PrunableSpec.from_cfg(prunable)
+        self.target = target_sparsity
+        self.window = (start, end, every)
+        self.scope = scope
+        self.min_density = min_density
+        self.score = weight_score(score)
+        self.theta0_path = theta0
+        self.out_mask = out_mask
+        self.mask = None
+        self.enforcer = None
+        self.steps = set()
+        self._theta0 = None
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        total = runner.max_iters
+        start, end, every = (resolve_iters(v, total, k) for v, k in
+                             zip(self.window, ('start', 'end', 'every')))
+        self.start, self.end = start, min(max(end, start), total)
+        self.steps = set(pruning_iters(self.start, self.end, max(1, every)))
+        if self.mask is None:  # a fresh stage; a resumed one restored its mask
+            self.mask = ones_mask(model, self.spec.select(model))
+        self.enforcer = MaskEnforcer(model, self.mask)
+        self.enforcer.step()
+        if self.score.needs_theta0:
+            from ..engine.state import load_state
+            self._theta0 = load_state(self.theta0_path)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        done = runner.iter + 1
+        if done in self.steps:
+            goal = cubic_sparsity(done, self.start, self.end, self.target)
+            params = dict(unwrap(runner.model).named_parameters())
+            scores = self.score({n: params[n] for n in self.mask}, self._theta0)
+            self.mask = broadcast_mask(prune_to_sparsity(scores, self.mask, goal, self.scope,
+                                                         self.min_density))
+            self.enforcer = MaskEnforcer(runner.model, self.mask)
+        self.enforcer.step()
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint[_STATE] = {n: m.clone() for n, m in self.mask.items()}
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if _STATE in checkpoint:
+            self.mask = {n: m.bool() for n, m in checkpoint[_STATE].items()}
+
+    def after_train(self, runner) -> None:
+        runner.logger.info(f'[colt] GMP pruned to {sparsity(self.mask).overall:.2%}')
+        if self.out_mask and runner.rank == 0 and not osp.exists(self.out_mask):
+            save_mask(self.out_mask, self.mask, meta=dict(gmp=True, target=self.target))

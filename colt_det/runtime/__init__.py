@@ -1,0 +1,1 @@
+"""MMEngine plumbing that knows nothing of a search: loops, runners, checkpoints, logging."""
