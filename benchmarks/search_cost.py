@@ -101,9 +101,9 @@ SEARCH_METHODS = {
     'imp-full': dict(method='imp', num_partitions=1, schedule='full'),
     # full rounds that stop once their mask converged (Early-Bird's rule, colt.early_stop)
     'colt-N2-early': dict(method='colt', num_partitions=2, schedule='full',
-                          early_stop=dict(interval=25, eps=0.02, patience=2)),
+                          early_stop=dict(interval=25, eps=0.015, patience=2)),
     'imp-early': dict(method='imp', num_partitions=1, schedule='full',
-                      early_stop=dict(interval=25, eps=0.02, patience=2)),
+                      early_stop=dict(interval=25, eps=0.015, patience=2)),
     # the layer-collapse guard: every layer keeps >= 1% of its weights
     'colt-N2-full-guard': dict(method='colt', num_partitions=2, schedule='full',
                                min_density=0.01),
