@@ -45,7 +45,7 @@ RUNS = [  # name, config, work dir, kind
 
 def model_files(config: str, work_dir: str, kind: str, tmp: str):
     """(config, checkpoint) of the model to ship: the slim export for channel tickets."""
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.workdir import WorkDir
     work = WorkDir(work_dir)
     if kind != 'slim':
         return config, work.final_masked
@@ -93,8 +93,8 @@ def measure(name: str, config: str, checkpoint: str, warmup: int, repeats: int) 
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from colt_det.det.evaluate import evaluate_detector
-    from colt_det.engine.tasks import get_task
+    from colt_det.tasks.det.evaluate import evaluate_detector
+    from colt_det.tasks.base import get_task
     cfg = Config.fromfile(config)
     task = get_task('det')
     model = task.build_model(cfg)

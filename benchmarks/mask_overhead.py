@@ -23,7 +23,7 @@ def build(kind: str):
     from mmengine.registry import init_default_scope
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     if kind == 'det':
-        from colt_det.demo_data import ensure_demo_data
+        from colt_det.synthetic import ensure_demo_data
         ensure_demo_data(osp.join(root, 'data', 'demo'), 'det')
         init_default_scope('mmdet')
         from mmdet.registry import DATASETS, MODELS

@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     from colt_det.core import load_mask, read_ticket_meta
     from colt_det.core.masks import jaccard
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.workdir import WorkDir
 
     tmp = tempfile.mkdtemp(prefix='colt_parallel_')
     try:
@@ -60,7 +60,7 @@ def main() -> None:
         from mmengine.config import Config
         cfg = Config.fromfile(osp.join(ROOT, args.config))
         if cfg.get('demo_data'):
-            from colt_det.demo_data import ensure_demo_data
+            from colt_det.synthetic import ensure_demo_data
             ensure_demo_data(osp.join(ROOT, 'data', 'demo'), cfg.demo_data)
         works = {m: osp.join(tmp, m) for m in ('sequential', 'parallel')}
         seconds = {m: run(args.config, works[m], m == 'parallel', args.threads) for m in works}

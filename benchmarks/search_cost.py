@@ -158,15 +158,15 @@ def load_cfg(config: str, work_dir: str, colt: dict):
 
 
 def run_search(cfg) -> dict:
-    from colt_det.engine.search import ColtSearch
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search import ColtSearch
+    from colt_det.search.workdir import WorkDir
     return ColtSearch(cfg, resume=WorkDir(cfg.work_dir).started()).run()
 
 
 def rounds_of(work_dir: str) -> List[dict]:
     """Per round: sparsity, seconds, samples, per-layer sparsity and Jaccard (ticket meta)."""
     from colt_det.core import read_ticket_meta
-    from colt_det.engine.workdir import WorkDir, read_json
+    from colt_det.search.workdir import WorkDir, read_json
     work = WorkDir(work_dir)
     out, r = [], 1
     while osp.exists(work.round_ticket(r)):
@@ -187,7 +187,7 @@ def rounds_of(work_dir: str) -> List[dict]:
 
 def searched_to(work_dir: str) -> float:
     """The target_sparsity of the search in ``work_dir`` (0 where none has started)."""
-    from colt_det.engine.workdir import WorkDir, read_json
+    from colt_det.search.workdir import WorkDir, read_json
     settings = WorkDir(work_dir).settings
     return read_json(settings)['target_sparsity'] if osp.exists(settings) else 0.0
 
@@ -267,7 +267,7 @@ def main() -> None:
     from mmengine.config import Config
     base = Config.fromfile(osp.join(ROOT, config))
     if base.get('demo_data'):
-        from colt_det.demo_data import ensure_demo_data
+        from colt_det.synthetic import ensure_demo_data
         ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
     pretrained = None
     if base.colt.get('init_ticket'):
@@ -303,7 +303,7 @@ def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
     if it is not there yet; returns its file hash and the pretraining's test metric."""
     import subprocess
 
-    from colt_det.engine.workdir import WorkDir, read_json
+    from colt_det.search.workdir import WorkDir, read_json
     path = osp.join(ROOT, ticket)
     if not osp.exists(path):
         if pretrain_config is None:
@@ -325,7 +325,7 @@ def run_benchmark(config: str, targets: List[float], methods: List[str], work_ro
     ``options[method]``: colt options of that method's search and final trainings."""
     from mmengine.config import Config
 
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.workdir import WorkDir
     base = Config.fromfile(osp.join(ROOT, config))
     p = base.colt.get('prune_ratio', 0.2)
     seeded = {} if seed is None else dict(seed=seed)
@@ -411,7 +411,7 @@ def one_training_point(name: str, config: str, work_root: str, target: float,
                        seeded: dict) -> dict:
     """A mask found in at most one training (one-shot, GMP) at ``target``: its final metric."""
     from colt_det.core import load_ticket, sparsity
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.workdir import WorkDir
     work = osp.join(work_root, f'{name}_final_{target:g}')
     final = final_metric(config, work, dict(ONE_TRAINING[name], target_sparsity=target,
                                             **seeded))
@@ -663,8 +663,8 @@ def plot(result: dict, prefix: str) -> None:
 
 
 def _save(fig, ax, path: str, xlabel: str, ylabel: str) -> None:
-    from colt_det.report import finish_plot
-    finish_plot(fig, ax, path, xlabel, ylabel, title='')
+    from colt_det.report.plots import finish_plot
+    finish_plot(fig, ax, path, xlabel, ylabel, title='', overwrite=True)
 
 
 if __name__ == '__main__':

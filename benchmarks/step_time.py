@@ -34,7 +34,7 @@ def build_cfg(model: str, data_root: str, iters: int, num_workers: int, amp: boo
     """The config both runs share: an iteration-based stage with no validation/checkpoints."""
     from mmengine.config import Config
 
-    from colt_det.demo_data import make_voc
+    from colt_det.synthetic.demo import make_voc
     if model == 'slim':
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_demo.py'))
         voc = make_voc(data_root, num_train=64, num_test=8, img_size=96)
@@ -42,7 +42,7 @@ def build_cfg(model: str, data_root: str, iters: int, num_workers: int, amp: boo
             cfg[key].dataset.data_root = voc
     else:  # Faster R-CNN R-50 FPN at VOC scale on generated 500x375 VOC07+12 (resized to 1000x600)
         cfg = Config.fromfile(osp.join(ROOT, 'configs', 'colt_faster_rcnn_voc.py'))
-        from colt_det.demo_data import make_voc0712
+        from colt_det.synthetic.demo import make_voc0712
         voc = make_voc0712(data_root, num_train=48, num_test=8)
         for dataset in cfg.train_dataloader.dataset.dataset.datasets:
             dataset.data_root = voc
@@ -68,7 +68,7 @@ def run_stage(cfg, work_dir: str, device: str, colt_hook=None) -> dict:
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    from colt_det.engine.lifecycle import release_runner, without_code_formatting
+    from colt_det.runtime.runner import release_runner, without_code_formatting
     times, first_start = [], []
 
     class StepTimer(Hook):
@@ -136,7 +136,7 @@ def main() -> None:
     from mmengine.registry import MODELS, DefaultScope
 
     from colt_det.core import PrunableSpec, magnitude_prune, ones_mask, save_mask
-    from colt_det.engine.state import save_state
+    from colt_det.runtime.checkpoints import save_state
     tmp = tempfile.mkdtemp(prefix='step_time_')
     iters = args.warmup + args.steps + 1
     cfg = build_cfg(args.model, osp.join(tmp, 'data'), iters, args.num_workers, args.amp)

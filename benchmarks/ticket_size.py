@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument('--sparsity', type=float, default=0.89)
     parser.add_argument('--depth', type=int, default=18)
     args = parser.parse_args()
-    from colt_det.cls.models import ImageClassifier
+    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.core import (PrunableSpec, magnitude_prune, ones_mask, save_ticket, sparsity,
                                state_of)
     torch.manual_seed(0)

@@ -15,29 +15,36 @@ mmpretrain's ``ImageClassifier``).
 from mmengine import registry as root
 from mmengine.registry import Registry
 
-_CLS = ['colt_det.cls.datasets', 'colt_det.cls.models']
-_DET = ['colt_det.det.datasets', 'colt_det.det.metrics']
+_CLS = ['colt_det.tasks.cls.datasets', 'colt_det.tasks.cls.models']
+_DET = ['colt_det.tasks.det.datasets', 'colt_det.tasks.det.metrics']
 
 
 def _node(name: str, parent: Registry, locations=()) -> Registry:
     return Registry(name, parent=parent, scope='colt_det', locations=list(locations))
 
 
-HOOKS = _node('hook', root.HOOKS, ['colt_det.engine.hooks', 'colt_det.hooks.gmp_hook',
-                                   'colt_det.hooks.mask_convergence_hook'])
+HOOKS = _node('hook', root.HOOKS, [f'colt_det.hooks.{m}' for m in (
+    'mask_hook', 'prune_hook', 'finite_loss_hook', 'seed_hook', 'record_hook', 'colt_hook',
+    'gmp_hook', 'mask_convergence_hook')])
 DATASETS = _node('dataset', root.DATASETS, _CLS + _DET)
-MODELS = _node('model', root.MODELS, ['colt_det.cls.models', 'colt_det.slim'])
-METRICS = _node('metric', root.METRICS, ['colt_det.cls.models', 'colt_det.det.metrics'])
-# the task-specific half of a search (colt_det.engine.task.Task); filled by cls/ and det/
+MODELS = _node('model', root.MODELS, ['colt_det.tasks.cls.models', 'colt_det.deploy.slim'])
+METRICS = _node('metric', root.METRICS, ['colt_det.tasks.cls.metrics',
+                                         'colt_det.tasks.det.metrics'])
+# colt_det's own extension points beside MMEngine's (docs/architecture.md: where to add one)
+# the task-specific half of a search (colt_det.tasks.base.Task), one subpackage per task
 TASKS = Registry('colt task', scope='colt_det',
-                 locations=['colt_det.cls.task', 'colt_det.det.task'])
+                 locations=['colt_det.tasks.cls.task', 'colt_det.tasks.det.task'])
+# how a search finds the mask its final stage trains (colt_det.methods.base.Method)
+METHODS = Registry('colt method', scope='colt_det',
+                   locations=['colt_det.methods.rounds', 'colt_det.methods.baselines',
+                              'colt_det.methods.gmp'])
 
 # the rest mirror MMEngine's nodes, so building anything under default_scope='colt_det' finds
 # its registry (MMEngine warns and falls back to the root otherwise)
 RUNNERS = _node('runner', root.RUNNERS)
 RUNNER_CONSTRUCTORS = _node('runner constructor', root.RUNNER_CONSTRUCTORS)
 LOOPS = _node('loop', root.LOOPS, ['colt_det.runtime.loops'])
-DATA_SAMPLERS = _node('data sampler', root.DATA_SAMPLERS, ['colt_det.engine.samplers'])
+DATA_SAMPLERS = _node('data sampler', root.DATA_SAMPLERS, ['colt_det.runtime.samplers'])
 TRANSFORMS = _node('transform', root.TRANSFORMS)
 MODEL_WRAPPERS = _node('model_wrapper', root.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _node('weight initializer', root.WEIGHT_INITIALIZERS)

@@ -14,7 +14,7 @@ VOC_SAMPLE = osp.join(ROOT, '..', 'shared', 'data', 'voc_sample', 'VOCdevkit')
 
 @pytest.fixture(scope='session')
 def cls_data(tmp_path_factory) -> str:
-    from colt_det.demo_data import make_imagefolder
+    from colt_det.synthetic.demo import make_imagefolder
     root = str(tmp_path_factory.mktemp('cls'))
     make_imagefolder(root, per_class=(16, 4, 6), img_size=16, seed=0)
     return root
@@ -22,7 +22,7 @@ def cls_data(tmp_path_factory) -> str:
 
 @pytest.fixture(scope='session')
 def voc_data(tmp_path_factory) -> str:
-    from colt_det.demo_data import make_voc
+    from colt_det.synthetic.demo import make_voc
     root = str(tmp_path_factory.mktemp('voc'))
     return make_voc(root, num_train=48, num_test=16, img_size=96, seed=0)
 

@@ -35,13 +35,13 @@ from colt_det.core import magnitude_prune, intersect, save_ticket, load_ticket
 m = magnitude_prune({'w': torch.randn(4, 4)}, {'w': torch.ones(4, 4, dtype=torch.bool)}, 0.5)
 print('pruned', int((~m['w']).sum()))
 try:
-    import colt_det.engine
+    import colt_det.search
 except ModuleNotFoundError as e:
-    print('engine needs', str(e).split()[1].split('.')[0])
+    print('search needs', str(e).split()[1].split('.')[0])
 """)
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'pruned 8' in res.stdout
-    assert 'engine needs mmengine' in res.stdout  # the block is real: engine does need it
+    assert 'search needs mmengine' in res.stdout  # the block is real: search does need it
 
 
 def test_import_colt_det_has_no_side_effects():
@@ -67,7 +67,7 @@ def test_engine_never_imports_the_task_subpackages():
                     node.module.split('.')[0] in ('cls', 'det'):
                 offenders.append(f'{osp.basename(path)}: from ..{node.module}')
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and \
-                    node.module.startswith(('colt_det.cls', 'colt_det.det')):
+                    node.module.startswith(('colt_det.tasks.cls', 'colt_det.tasks.det')):
                 offenders.append(f'{osp.basename(path)}: from {node.module}')
     assert not offenders, offenders
 
@@ -77,7 +77,7 @@ def test_types_live_in_the_colt_det_scope():
     from mmengine.registry import MODELS as ROOT_MODELS
     from mmengine.registry import Registry
 
-    from colt_det.cls.models import ImageClassifier
+    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.registry import MODELS
     other = Registry('model', parent=ROOT_MODELS, scope='otherpkg')
 
@@ -92,45 +92,52 @@ def test_types_live_in_the_colt_det_scope():
 
 
 def _stage_inputs(cls_data, tmp_path, **colt):
-    from colt_det.engine.settings import ColtSettings
-    from colt_det.engine.tasks import get_task
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.settings import ColtSettings
+    from colt_det.tasks.base import get_task
+    from colt_det.search.workdir import WorkDir
     cfg = cls_config(cls_data, str(tmp_path / 'w'), **colt)
     return cfg, ColtSettings.from_cfg(cfg.colt), WorkDir(cfg.work_dir), get_task('cls')
 
 
 def test_stage_cfg_partition_final_and_rewind(cls_data, tmp_path):
     """stage_cfg builds each kind of stage's Runner config and leaves the search config alone."""
-    from colt_det.engine.stage import Stage, stage_cfg
+    from colt_det.search.stage import Stage, stage_cfg
     cfg, s, work, task = _stage_inputs(cls_data, tmp_path, rewind_iter=3,
                                        final_train_cfg=dict(max_epochs=5))
     before = cfg.pretty_text
     classes = [f'c{i}' for i in range(10)]
     part = stage_cfg(cfg, s, work, task, classes, Stage(
         work.stage(2, 1), mask=work.round_ticket(1), group=classes[5:], prune=True))
-    hook = part.custom_hooks[-1]
+    hooks = {h.type: h for h in part.custom_hooks}
     assert 'colt' not in part and part.work_dir == work.stage(2, 1)
     assert part.model.num_classes == 5
     assert part.train_dataloader.dataset.type == 'colt_det.ClassSubset'
     assert part.train_dataloader.dataset.classes == classes[5:]
-    assert (hook.type, hook.mask, hook.theta0, hook.prune_ratio) == \
-        ('colt_det.ColtHook', work.round_ticket(1), work.theta0, s.prune_ratio)
-    assert hook.out_mask == osp.join(work.stage(2, 1), 'mask.safetensors')
-    assert hook.stage_name == osp.join('rounds', 'round_02', 'part_1')
+    assert list(hooks) == ['colt_det.ColtMaskHook', 'colt_det.FiniteLossHook',
+                           'colt_det.EpochSeedHook', 'colt_det.ColtPruneHook',
+                           'colt_det.StageRecordHook']  # one job each, in this order
+    mask, prune = hooks['colt_det.ColtMaskHook'], hooks['colt_det.ColtPruneHook']
+    assert (mask.mask, mask.theta0, prune.prune_ratio) == \
+        (work.round_ticket(1), work.theta0, s.prune_ratio)
+    assert prune.out_mask == osp.join(work.stage(2, 1), 'mask.safetensors')
+    record = hooks['colt_det.StageRecordHook']
+    assert record.stage_name == osp.join('rounds', 'round_02', 'part_1')
+    assert record.out_result == osp.join(work.stage(2, 1), 'result.json')
 
     final = stage_cfg(cfg, s, work, task, classes, Stage(work.final_stage, mask='m', kind='final'))
     assert final.train_cfg.max_epochs == 5 and final.model.num_classes == 10
-    assert final.custom_hooks[-1].prune_ratio is None and final.custom_hooks[-1].out_mask is None
+    assert 'colt_det.ColtPruneHook' not in [h.type for h in final.custom_hooks]
 
     rewind = stage_cfg(cfg, s, work, task, classes, Stage(work.rewind_stage, kind='rewind'))
     assert rewind.train_cfg == dict(type='IterBasedTrainLoop', max_iters=3, val_interval=4)
-    assert (rewind.custom_hooks[-1].theta0, rewind.custom_hooks[-1].out_state) == \
-        (work.theta_init, work.theta0)
+    hooks = {h.type: h for h in rewind.custom_hooks}
+    assert (hooks['colt_det.ColtMaskHook'].theta0,
+            hooks['colt_det.StageRecordHook'].out_state) == (work.theta_init, work.theta0)
     assert cfg.pretty_text == before  # the search's config is never changed
 
 
 def test_unknown_task_and_method_name_the_choices(cls_data, tmp_path):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     with pytest.raises(ValueError, match=r"colt.task must be one of \['cls', 'det'\]"):
         ColtSearch(cls_config(cls_data, str(tmp_path), task='seg'))
     with pytest.raises(ValueError, match=r"colt.method must be one of \['colt', 'imp'"):
@@ -139,7 +146,7 @@ def test_unknown_task_and_method_name_the_choices(cls_data, tmp_path):
 
 def test_empty_last_checkpoint_resumes_from_the_newest(tmp_path):
     """A kill while MMEngine writes last_checkpoint leaves it empty: the newest checkpoint."""
-    from colt_det.engine.lifecycle import stage_checkpoint
+    from colt_det.runtime.runner import stage_checkpoint
     assert stage_checkpoint(str(tmp_path)) is None
     for i, name in enumerate(['epoch_1.pth', 'epoch_2.pth']):
         (tmp_path / name).write_bytes(b'x')
@@ -157,7 +164,7 @@ def test_options_added_later_resume_with_their_default(cls_data, tmp_path):
     """A work dir whose settings record predates an option resumes if the option is default."""
     import json
 
-    from colt_det.engine.search import ColtSearch, SearchError
+    from colt_det.search import ColtSearch, SearchError
     work = str(tmp_path / 'w')
     ColtSearch(cls_config(cls_data, work)).prepare()  # settings record + theta0, no training
     path = osp.join(work, 'colt_settings.json')

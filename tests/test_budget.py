@@ -22,7 +22,7 @@ def _epochs(sampler, n=3):
 
 
 def test_budget_sampler_draws_a_share_of_the_full_set_per_epoch():
-    from colt_det.engine.samplers import BudgetSampler
+    from colt_det.runtime.samplers import BudgetSampler
     sampler = BudgetSampler(_Partition(), share=0.5, seed=3)
     epochs = _epochs(sampler)
     assert len(sampler) == 50 and all(len(e) == len(set(e)) == 50 for e in epochs)
@@ -37,7 +37,7 @@ def test_budget_sampler_draws_a_share_of_the_full_set_per_epoch():
 def test_budget_sampler_splits_an_epoch_between_ranks(monkeypatch):
     import mmengine.dataset.sampler as base
 
-    from colt_det.engine.samplers import BudgetSampler
+    from colt_det.runtime.samplers import BudgetSampler
     ranks = []
     for rank in (0, 1):
         monkeypatch.setattr(base, 'get_dist_info', lambda r=rank: (r, 2))
@@ -48,10 +48,10 @@ def test_budget_sampler_splits_an_epoch_between_ranks(monkeypatch):
 
 
 def test_equal_budget_stage_config(cls_data, tmp_path):
-    from colt_det.engine.settings import ColtSettings
-    from colt_det.engine.stage import Stage, stage_cfg
-    from colt_det.engine.tasks import get_task
-    from colt_det.engine.workdir import WorkDir
+    from colt_det.search.settings import ColtSettings
+    from colt_det.search.stage import Stage, stage_cfg
+    from colt_det.tasks.base import get_task
+    from colt_det.search.workdir import WorkDir
     classes = [f'c{i}' for i in range(10)]
     for budget, sampler in (('full', 'DefaultSampler'), ('equal', 'colt_det.BudgetSampler')):
         cfg = cls_config(cls_data, str(tmp_path), partition_budget=budget)
@@ -67,7 +67,7 @@ def test_equal_budget_stage_config(cls_data, tmp_path):
 
 def test_equal_budget_search_reports_the_images_it_trained_on(cls_data, tmp_path):
     """Classification partitions are disjoint: 'equal' spends what 'full' spends (2 x 5 x 16)."""
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = cls_config(cls_data, str(tmp_path), partition_budget='equal', max_rounds=1,
                      final_train=False, progress_interval=0)
     summary = ColtSearch(cfg).run()

@@ -18,7 +18,7 @@ def _resnet18():
 
 
 def test_groups_are_the_inner_channels_of_every_block():
-    from colt_det.cls.models import SmallConvNet
+    from colt_det.tasks.cls.models import SmallConvNet
     groups = find_channel_groups(_resnet18(), TRACE, 'backbone.')
     assert [g.scored for g in groups] == [[f'backbone.layer{s}.{b}.conv1.weight']
                                           for s in (1, 2, 3, 4) for b in (0, 1)]
@@ -101,8 +101,8 @@ def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path):
     """export --slim: fewer parameters and FLOPs-bearing channels, the same features."""
     from mmengine.runner import load_checkpoint
 
-    from colt_det.engine.prunable import channel_groups
-    from colt_det.engine.tasks import get_task
+    from colt_det.core.prunable import channel_groups
+    from colt_det.tasks.base import get_task
     cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel')
     task = get_task('det')
     model = task.build_model(cfg)
@@ -138,7 +138,7 @@ def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path):
 
 
 def test_weight_ticket_cannot_be_slimmed(cls_data, tmp_path, capsys):
-    from colt_det.engine.tasks import get_task
+    from colt_det.tasks.base import get_task
     cfg = cls_config(cls_data, str(tmp_path / 'w'))
     model = get_task('cls').build_model(cfg)
     trained = state_of(model)
@@ -160,9 +160,9 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from colt_det.engine.search import ColtSearch
-    from colt_det.engine.state import checkpoint_from_ticket
-    from colt_det.engine.tasks import get_task
+    from colt_det.search import ColtSearch
+    from colt_det.runtime.checkpoints import checkpoint_from_ticket
+    from colt_det.tasks.base import get_task
     work = str(tmp_path / 'w')
     cfg = cls_config(cls_data, work, granularity='channel', prune_scope='layer',
                      target_sparsity=0.6, progress_interval=0, method=method,
@@ -211,7 +211,7 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
     (dict(weight_score='gradient'), "colt.weight_score must be one of"),
 ])
 def test_channel_settings_errors(cls_data, tmp_path, colt, message):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     with pytest.raises(ValueError, match=message.replace('[', r'\[').replace(']', r'\]')):
         ColtSearch(cls_config(cls_data, str(tmp_path), **colt))
 
@@ -219,7 +219,7 @@ def test_channel_settings_errors(cls_data, tmp_path, colt, message):
 def test_channel_configs_parse():
     from mmengine.config import Config
 
-    from colt_det.engine.settings import ColtSettings
+    from colt_det.search.settings import ColtSettings
     for name in ('channel_colt_faster_rcnn_demo', 'channel_imp_faster_rcnn_demo',
                  'channel_colt_smallconv_demo', 'channel_imp_smallconv_demo'):
         s = ColtSettings.from_cfg(Config.fromfile(osp.join(ROOT, 'configs', f'{name}.py')).colt)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colt_det.cls import CIFARCls, ClassSubset, ImageFolderCls
+from colt_det.tasks.cls import CIFARCls, ClassSubset, ImageFolderCls
 
 
 def test_imagefolder_and_carved_validation(cls_data):

@@ -8,8 +8,8 @@ import torch
 from conftest import cls_config
 
 from colt_det.core import intersect, is_subset, load_mask, load_ticket
-from colt_det.engine.search import ColtSearch, SearchError
-from colt_det.engine.state import load_state
+from colt_det.search import ColtSearch, SearchError
+from colt_det.runtime.checkpoints import load_state
 
 
 @pytest.fixture(scope='module')
@@ -167,7 +167,7 @@ def test_resume_skips_finished_stages_and_never_restarts(cls_data, colt_run, tmp
 
 
 def test_nan_loss_stops_round_with_one_line_error(cls_data, tmp_path):
-    from colt_det.engine.hooks import NonFiniteLossError
+    from colt_det.errors import NonFiniteLossError
     cfg = cls_config(cls_data, str(tmp_path))
     cfg.optim_wrapper.optimizer.lr = 1e12
     with pytest.raises(NonFiniteLossError, match=r'loss is (nan|inf) at iteration \d+'):

@@ -204,17 +204,13 @@ def test_partition_classes_schemes_and_errors():
         partition_classes(classes, 2, 'explicit', groups=[['c0', 'zz'], ['c1']])
 
 
-def test_movement_score_prunes_the_weights_training_moved_least(tmp_path):
-    from colt_det.engine.hooks import ColtHook
-    from colt_det.engine.state import save_state
+def test_movement_score_prunes_the_weights_training_moved_least():
+    from colt_det.core.pruning import prune_by_score
+    from colt_det.core.scores import weight_score
     theta0 = {'w': torch.tensor([[3.0, -2.0, 0.5, 1.0]])}
-    save_state(str(tmp_path / 't0.safetensors'), theta0)
     trained = {'w': torch.tensor([[3.1, -0.5, 0.4, 2.5]])}  # moved by 0.1, 1.5, 0.1, 1.5
-    kept = {}
-    for score in ('magnitude', 'movement'):
-        hook = ColtHook(theta0=str(tmp_path / 't0.safetensors'), prune_ratio=0.5,
-                        weight_score=score)
-        hook.mask = {'w': torch.ones(1, 4, dtype=torch.bool)}
-        kept[score] = hook._prune(trained)['w'].flatten().tolist()
+    ones = {'w': torch.ones(1, 4, dtype=torch.bool)}
+    kept = {score: prune_by_score(weight_score(score)(trained, theta0), ones, 0.5)['w']
+            .flatten().tolist() for score in ('magnitude', 'movement')}
     assert kept['magnitude'] == [True, False, False, True]  # |w|: 3.1 and 2.5 stay
     assert kept['movement'] == [False, True, False, True]  # moved 1.5: -0.5 and 2.5 stay

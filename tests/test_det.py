@@ -10,8 +10,8 @@ from conftest import ROOT, VOC_SAMPLE, det_config
 from mmdet.registry import DATASETS
 from mmengine.registry import DefaultScope
 
-from colt_det.demo_data import DET_CLASSES, VOC_CLASSES, make_voc0712
-from colt_det.det import ClassPartitionDetDataset
+from colt_det.synthetic.demo import DET_CLASSES, VOC_CLASSES, make_voc0712
+from colt_det.tasks.det import ClassPartitionDetDataset
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
         dict(type='PackDetInputs')]
@@ -151,7 +151,7 @@ def test_mask_enforced_inside_faster_rcnn(voc_data, tmp_path):
 
 def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     from colt_det.core import is_subset, load_mask, load_ticket
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     summary = ColtSearch(det_config(voc_data, str(tmp_path))).run()
     assert summary['metric_key'] == 'pascal_voc/mAP' and summary['num_partitions'] == 2
     assert len(summary['rounds']) == 2
@@ -213,14 +213,14 @@ def test_detection_search_round_bookkeeping(voc_data, tmp_path):
     saved = torch.load(tmp_path / 'final_masked.pth', weights_only=True)['state_dict']
     assert set(exported) == set(saved)
     assert all(torch.equal(exported[k], saved[k]) for k in saved)
-    from colt_det.det.evaluate import evaluate_detector
+    from colt_det.tasks.det.evaluate import evaluate_detector
     from_ticket = evaluate_detector(det_config(voc_data, str(tmp_path / 'eval')),
                                     str(tmp_path / 'tickets' / 'final.safetensors'), coco=False)
     assert from_ticket['voc07/mAP'] == pytest.approx(metrics['voc07/mAP'], abs=1e-6)
 
 
 def test_missing_voc_is_one_clear_error(tmp_path):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = det_config(str(tmp_path / 'nowhere'), str(tmp_path / 'w'))
     with pytest.raises(FileNotFoundError, match='put Pascal VOC under'):
         ColtSearch(cfg).run()
@@ -271,11 +271,11 @@ def test_checked_voc_accepts_good_file(tmp_path):
 
 def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     """A TVResNet-18 classification ticket -> the demo detector (method='ticket', trained)."""
-    from colt_det.cls.models import ImageClassifier
+    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.core import (PrunableSpec, load_ticket, magnitude_prune, ones_mask,
                                save_ticket, state_of)
-    from colt_det.engine.search import ColtSearch
-    from colt_det.engine.state import load_state
+    from colt_det.search import ColtSearch
+    from colt_det.runtime.checkpoints import load_state
     torch.manual_seed(1)
     clf = ImageClassifier(backbone=dict(type='TVResNet', depth=18), num_classes=10)
     names = PrunableSpec(include=['backbone.*']).select(clf)
@@ -326,7 +326,7 @@ def test_half_width_tvresnet_matches_the_detector_backbone():
     """The hard benchmark pretrains TVResNet(base_width=32) for mmdet ResNet(base_channels=32)."""
     from mmdet.models.backbones import ResNet
 
-    from colt_det.cls.models import TVResNet
+    from colt_det.tasks.cls.models import TVResNet
     clf, det = TVResNet(18, base_width=32), ResNet(18, base_channels=32)
     assert {k: v.shape for k, v in clf.state_dict().items()} == \
         {k: v.shape for k, v in det.state_dict().items()}
@@ -340,7 +340,7 @@ def test_voc_metric_matches_mmdet_and_names_classes():
     import numpy as np
     from mmdet.evaluation import VOCMetric
 
-    from colt_det.det.metrics import ColtVOCMetric
+    from colt_det.tasks.det.metrics import ColtVOCMetric
     rng = np.random.default_rng(0)
     results = []
     for _ in range(6):
@@ -367,7 +367,7 @@ def test_voc_metric_matches_mmdet_and_names_classes():
 
 def test_movement_scores_refuse_frozen_stages(voc_data, tmp_path):
     # mmdet's frozen_stages never move: movement would score them 0 and prune them first
-    from colt_det.engine.search import ColtSearch, SearchError
+    from colt_det.search import ColtSearch, SearchError
     work = str(tmp_path / 'w')
     cfg = det_config(voc_data, work, weight_score='movement')
     cfg.model.backbone.frozen_stages = 1
@@ -377,6 +377,5 @@ def test_movement_scores_refuse_frozen_stages(voc_data, tmp_path):
     assert not osp.exists(work)
     cfg.colt.prunable = dict(include=['backbone.*'],
                              exclude=['backbone.conv1.*', 'backbone.layer1.*'])
-    search = ColtSearch(cfg)
-    search.prepare()
-    assert search.prunable[0] == 'backbone.layer2.0.conv1.weight'
+    ctx = ColtSearch(cfg).prepare()
+    assert ctx.prunable[0] == 'backbone.layer2.0.conv1.weight'

@@ -170,20 +170,18 @@ def test_partition_jobs_started_separately(search_config, single_run, tmp_path):
 def _closing_search(search_config: str, work: str):
     from mmengine.config import Config
 
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = Config.fromfile(search_config)
     cfg.work_dir = work
-    search = ColtSearch(cfg, partition=0)
-    search.prepare()
-    return search
+    return ColtSearch(cfg, partition=0).check()  # the context a partition job closes with
 
 
 def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
     import shutil
 
     from colt_det.core import save_mask
-    from colt_det.engine.coordination import close_round
-    from colt_det.engine.search import SearchError
+    from colt_det.search.coordination import close_round
+    from colt_det.search import SearchError
     work = str(tmp_path / 'copy')
     shutil.copytree(single_run, work)
     ticket = osp.join(work, 'tickets', 'round_01.safetensors')
@@ -225,9 +223,13 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
 def test_partition_job_errors(search_config, tmp_path, capsys):
     from mmengine.config import Config
 
-    from colt_det.cli import run_config
+    from colt_det.cli import guarded
+    from colt_det.cli.train import run_config as run
     cfg = Config.fromfile(search_config)
     cfg.work_dir = str(tmp_path / 'w')
+
+    def run_config(cfg, **kw):
+        return guarded(lambda: run(cfg, **kw))
     assert run_config(cfg.copy(), partition=2) == 1
     assert 'error: --partition 2: this search has 2 partition(s), numbered 0..1' in \
         capsys.readouterr().err
@@ -245,7 +247,7 @@ def test_partition_job_errors(search_config, tmp_path, capsys):
 
 def test_slurm_environment(monkeypatch):
     """--launcher slurm: srun's variables become torch.distributed's, as in MMEngine."""
-    from colt_det.engine import distributed
+    from colt_det.runtime import dist as distributed
     for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT'):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv('MASTER_ADDR', 'node17')
@@ -265,7 +267,7 @@ def test_slurm_environment(monkeypatch):
 def test_cpu_ddp_wrapper_config(monkeypatch):
     from mmengine.config import Config
 
-    from colt_det.engine.distributed import configure_launcher
+    from colt_det.runtime.dist import configure_launcher
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)  # also on a GPU machine
     cfg = Config(dict(model=dict()))
     configure_launcher(cfg, 'pytorch')

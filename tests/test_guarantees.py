@@ -16,7 +16,7 @@ import torch
 from conftest import ROOT, load_tool, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, save_ticket
-from colt_det.engine.faults import SimulatedCrash
+from colt_det.runtime.faults import SimulatedCrash
 
 train, eval_tool, compare_runs, export_ticket = (load_tool(n).main for n in (
     'train', 'test', 'compare_runs', 'export_ticket'))
@@ -201,7 +201,7 @@ def test_unusable_work_dirs_refused(tiny_cfg, tmp_path, capsys):
 
 def _backbone_ticket(path, backbone: dict, arch: str):
     """A ticket (nothing pruned, values = the random init) of an ImageClassifier backbone."""
-    from colt_det.cls.models import ImageClassifier
+    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.core import PrunableSpec, ones_mask
     model = ImageClassifier(backbone=backbone, num_classes=10)
     names = PrunableSpec(include=['backbone.*']).select(model)
@@ -218,7 +218,7 @@ def _backbone_ticket(path, backbone: dict, arch: str):
 ])
 def test_ticket_of_another_depth_refused_unless_allow_partial(cls_data, tmp_path, capsys,
                                                                source, target):
-    from colt_det.cls.task import ClsTask
+    from colt_det.tasks.cls.task import ClsTask
     from mmengine.config import Config
     arch = f"{source['type']}{source.get('depth', '')}"
     ticket = _backbone_ticket(tmp_path / 't.safetensors', source, arch)
@@ -242,8 +242,8 @@ def test_dense_ticket_layers_left_out_of_prunable_keep_their_values(cls_data, tm
                                                                        capsys):
     # a pretrained (dense) backbone ticket with its first conv excluded from pruning, as the
     # movement score needs for mmdet's frozen stages; a pruned excluded layer stays refused
-    from colt_det.engine.search import ColtSearch, SearchError
-    from colt_det.engine.state import load_state
+    from colt_det.search import ColtSearch, SearchError
+    from colt_det.runtime.checkpoints import load_state
     from mmengine.config import Config
     net = dict(type='SmallConvNet', widths=(8, 16, 16, 16))
     ticket = _backbone_ticket(tmp_path / 't.safetensors', net, 'SmallConvNet')
@@ -443,17 +443,19 @@ def test_test_tool_refuses_pickles_and_cleans_up(voc_data, tmp_path, capsys, mon
 # ------------------------------------------------------------------------------ mmdet-style flags
 def test_amp_and_auto_scale_lr_options(tiny_cfg, tmp_path, capsys, monkeypatch):
     from mmengine.config import Config
+    from colt_det.cli.train import apply_cli_options
     module = load_tool('train')
     cfg = Config.fromfile(tiny_cfg)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    assert module.apply_cli_options(cfg, amp=True, auto_scale_lr=True) is None
+    apply_cli_options(cfg, amp=True, auto_scale_lr=True)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=64)
     cfg.pop('auto_scale_lr')
-    assert 'base_batch_size' in module.apply_cli_options(cfg, amp=False, auto_scale_lr=True)
+    with pytest.raises(ValueError, match='base_batch_size'):
+        apply_cli_options(cfg, amp=False, auto_scale_lr=True)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     work = tmp_path / 'w'
-    assert module.main([tiny_cfg, '--work-dir', str(work), '--amp']) == 2
+    assert module.main([tiny_cfg, '--work-dir', str(work), '--amp']) == 1
     assert '--amp needs a GPU' in capsys.readouterr().err
     assert not work.exists()

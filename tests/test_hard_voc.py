@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import xml.etree.ElementTree as ET
 
-from colt_det.hard_voc import HARD_CLASSES, make_hard_voc
+from colt_det.synthetic.hard import HARD_CLASSES, make_hard_voc
 
 
 def _digest(root: str) -> str:
@@ -51,8 +51,8 @@ def test_objects_are_varied_and_flagged(tmp_path):
 
 
 def test_hard_classification_set_is_deterministic(tmp_path):
-    from colt_det.cls.datasets import ImageFolderCls
-    from colt_det.hard_voc import make_hard_cls
+    from colt_det.tasks.cls.datasets import ImageFolderCls
+    from colt_det.synthetic.hard import make_hard_cls
     a = make_hard_cls(str(tmp_path / 'a'), per_class=(2, 1, 1), img_size=32, seed=0)
     b = make_hard_cls(str(tmp_path / 'b'), per_class=(2, 1, 1), img_size=32, seed=0)
     assert _digest(a) == _digest(b)
@@ -62,8 +62,8 @@ def test_hard_classification_set_is_deterministic(tmp_path):
 
 def test_data_made_by_older_defaults_is_regenerated(tmp_path, monkeypatch):
     """ensure_demo_data trusts a hard-set folder only if its marker names the current preset."""
-    import colt_det.hard_voc as hard_voc
-    from colt_det.demo_data import ensure_demo_data
+    import colt_det.synthetic.hard as hard_voc
+    from colt_det.synthetic import ensure_demo_data
     made = []
 
     def fake_make(out_dir):
@@ -87,8 +87,8 @@ def test_second_classification_preset_and_unknown_kind(tmp_path, monkeypatch):
     a misspelt demo_data is refused instead of silently generating nothing."""
     import pytest
 
-    import colt_det.hard_voc as hard_voc
-    from colt_det.demo_data import ensure_demo_data
+    import colt_det.synthetic.hard as hard_voc
+    from colt_det.synthetic import ensure_demo_data
     calls = []
     monkeypatch.setattr(hard_voc, 'make_hard_cls',
                         lambda out_dir, **kw: calls.append((out_dir, kw)) or

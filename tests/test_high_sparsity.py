@@ -11,7 +11,7 @@ from conftest import cls_config, load_tool, write_tiny_cls_cfg
 from colt_det.core import load_ticket, sparsity
 from colt_det.core.pruning import magnitude_prune, prune_to_sparsity
 from colt_det.core.schedule import cubic_sparsity, pruning_iters, resolve_iters
-from colt_det.engine.faults import SimulatedCrash
+from colt_det.runtime.faults import SimulatedCrash
 
 train = load_tool('train').main
 
@@ -91,7 +91,7 @@ def test_gmp_reaches_the_target_in_one_training_with_pruned_weights_zero(gmp_run
     summary = json.load(open(osp.join(gmp_run, 'colt_summary.json')))
     assert summary['rounds'] == [] and summary['final']['sparsity'] == report.overall
     # pruned while training: not the one-shot cut of theta0
-    from colt_det.engine.state import load_state
+    from colt_det.runtime.checkpoints import load_state
     theta0 = load_state(osp.join(gmp_run, 'theta0.safetensors'))
     once = magnitude_prune({n: theta0[n] for n in ticket.masks},
                            {n: torch.ones_like(m) for n, m in ticket.masks.items()}, 0.75)
@@ -151,7 +151,7 @@ def _round_result(work, r=1, i=0):
 
 def test_early_stop_fires_on_a_converged_mask(cls_data, tmp_path):
     """lr 0: the weights never move, the mask is the same at every check."""
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = cls_config(cls_data, str(tmp_path / 'w'), method='imp', num_partitions=1,
                      max_rounds=1, final_train=False, early_stop=dict(interval=2, eps=0.01))
     cfg.train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=4)
@@ -165,7 +165,7 @@ def test_early_stop_fires_on_a_converged_mask(cls_data, tmp_path):
 
 
 def test_early_stop_does_not_fire_on_a_moving_mask(cls_data, tmp_path):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = cls_config(cls_data, str(tmp_path / 'w'), method='imp', num_partitions=1,
                      max_rounds=1, final_train=False, early_stop=dict(interval=2, eps=1e-6))
     cfg.train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
@@ -186,7 +186,7 @@ def _stopping_cfg(cls_data, work):
 
 @pytest.fixture(scope='module')
 def stopped_run(cls_data, tmp_path_factory):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     work = str(tmp_path_factory.mktemp('stopped'))
     ColtSearch(_stopping_cfg(cls_data, work)).run()
     return work
@@ -195,7 +195,7 @@ def stopped_run(cls_data, tmp_path_factory):
 @pytest.mark.parametrize('point', ['stage_epoch', 'stage_trained'])  # before / after the stop
 def test_early_stopped_stage_killed_resumes_to_the_same_mask(cls_data, stopped_run, tmp_path,
                                                              monkeypatch, point):
-    from colt_det.engine.search import ColtSearch
+    from colt_det.search import ColtSearch
     cfg = functools.partial(_stopping_cfg, cls_data)
     ref = stopped_run
     assert _round_result(ref)['early_stop']['stopped_at'] == 6 == _round_result(ref)['iters']

@@ -22,7 +22,7 @@ def _runner(cfg, name):
 
 def test_resume_restores_iteration_and_weights(cls_data, tmp_path):
     """MMEngine's resume under torch's weights_only loading, with the entry points' allow-list."""
-    from colt_det.engine.safe_load import allow_checkpoint_types
+    from colt_det.runtime.safe_load import allow_checkpoint_types
     allow_checkpoint_types()
     cfg = cls_config(cls_data, str(tmp_path))
     cfg.train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=10)
@@ -102,8 +102,9 @@ def test_bad_settings_one_line_error_nothing_written(cls_data, tmp_path, capsys,
 
 def test_missing_config_and_data(tmp_path, capsys):
     from colt_det.train import main
-    assert main([str(tmp_path / 'nope.py')]) == 2
-    assert 'not found' in capsys.readouterr().err
+    assert main([str(tmp_path / 'nope.py')]) == 1  # every one-line error exits 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'nope.py not found' in err[0]
     code = main([osp.join(ROOT, 'configs', 'colt_smallconv_demo.py'), '--work-dir',
                  str(tmp_path / 'w'), '--cfg-options',
                  f'train_dataloader.dataset.root={tmp_path}/empty', 'demo_data='])

@@ -23,16 +23,17 @@ def main() -> int:
 
     from mmengine.config import Config
 
-    from colt_det.cli import format_summary, run_config
-    from colt_det.engine.workdir import WorkDir
-    from colt_det.report import load_summary
+    from colt_det.cli import guarded
+    from colt_det.cli.train import run_config
+    from colt_det.report import format_summary, load_summary
+    from colt_det.search.workdir import WorkDir
     start = time.time()
     summaries = {}
     for name in ('colt_faster_rcnn_demo', 'dense_faster_rcnn_demo'):
         cfg = Config.fromfile(osp.join(ROOT, 'configs', f'{name}.py'))
         cfg.work_dir = osp.join(args.work_dir, name)
         resume = WorkDir(cfg.work_dir).started()
-        code = run_config(cfg, resume=resume)
+        code = guarded(lambda: run_config(cfg, resume=resume))
         if code:
             return code
         summaries[name] = load_summary(cfg.work_dir)

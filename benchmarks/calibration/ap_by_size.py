@@ -26,7 +26,7 @@ def test_instances(cfg) -> Dict[str, list]:
     """Real img_path -> the ``instances`` of the config's test dataset (mmdet's VOC parsing)."""
     from mmdet.registry import DATASETS
 
-    from colt_det.engine.tasks import get_task
+    from colt_det.tasks.base import get_task
     dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     dataset_cfg.pipeline = []
     with get_task('det').scope(cfg):

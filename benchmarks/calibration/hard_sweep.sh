@@ -8,7 +8,7 @@ OUT=${OUT:-work_dirs/hard_sweep}; W=work_dirs/hard_sweep_runs; mkdir -p "$OUT" "
 PY=${PYTHON:-python3}; export OMP_NUM_THREADS=2
 D=data/hard_sweep
 gen() {  # name img_size kwargs
-  "$PY" -c "from colt_det.hard_voc import make_hard_voc; make_hard_voc('$D/$1', img_size=$2, $3)"
+  "$PY" -c "from colt_det.synthetic.hard import make_hard_voc; make_hard_voc('$D/$1', img_size=$2, $3)"
 }
 gen A 160 "seed=0" &
 gen B 128 "min_side=16, max_side=80, min_objects=2, max_objects=5, fills=('plain','plain','stripes'), distractors=(0, 2), covering=(0, 0), deform=0.06" &

@@ -5,13 +5,14 @@ from .masks import (Mask, PrunableSpec, intersect, is_subset, ones_mask, overlap
                     sparsity, vote)
 from .partition import partition_classes
 from .pruning import magnitude_prune, random_mask_like
-from .ticket import (Ticket, TicketError, atomic_write_bytes, atomic_write_json, load_mask,
-                     load_ticket, read_ticket_meta, save_mask, save_ticket, update_json)
+from .io import atomic_write_bytes, atomic_write_json, read_json, update_json
+from .ticket import (Ticket, TicketError, load_mask, load_ticket, read_ticket_meta, save_mask,
+                     save_ticket)
 
 __all__ = [
     'Mask', 'PrunableSpec', 'MaskEnforcer', 'Ticket', 'TicketError', 'apply_mask',
     'atomic_write_bytes', 'atomic_write_json', 'broadcast_mask', 'broadcast_state',
     'check_mask_fits', 'intersect', 'is_subset', 'load_mask', 'load_ticket', 'magnitude_prune',
-    'ones_mask', 'overlap_report', 'partition_classes', 'random_mask_like', 'read_ticket_meta',
+    'ones_mask', 'overlap_report', 'partition_classes', 'random_mask_like', 'read_json', 'read_ticket_meta',
     'rewind', 'save_mask', 'save_ticket', 'sparsity', 'state_of', 'unwrap', 'update_json', 'vote'
 ]

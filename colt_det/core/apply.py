@@ -24,20 +24,21 @@ def check_mask_fits(model: nn.Module, mask: Mask) -> None:
 
 @torch.no_grad()
 def apply_mask(model: nn.Module, mask: Mask) -> None:
-    """Set every pruned weight of ``model`` to exactly zero (in place)."""
+    """Set every pruned weight of ``model`` to exactly zero (in place; NaN/inf too)."""
     params = dict(unwrap(model).named_parameters())
     for name, m in mask.items():
         p = params[name]
-        p.mul_(m.to(device=p.device, dtype=p.dtype))
+        p.masked_fill_(~m.to(device=p.device, dtype=torch.bool), 0.0)
 
 
 class MaskEnforcer:
     """Keeps pruned weights at zero during training.
 
     Call :meth:`step` after every optimizer step. Zeroing after the step is exact whatever the
-    optimizer does (momentum, weight decay, Adam): a pruned weight's update only ever touches
-    itself, so the forward pass always sees a truly sparse model. Masks are moved to the
-    parameters' device once, not per step.
+    optimizer does (momentum, weight decay, Adam), and also where an update made a pruned
+    weight NaN/inf (a fill, not a multiplication): a pruned weight's update only ever touches
+    itself, so the forward pass always sees a truly sparse model. The inverted masks are moved
+    to the parameters' device once, not per step.
 
     Args:
         model (nn.Module): the (possibly DDP-wrapped) model.
@@ -48,15 +49,13 @@ class MaskEnforcer:
         check_mask_fits(model, mask)
         params = dict(unwrap(model).named_parameters())
         # Only layers with at least one pruned weight need work on the hot path.
-        pairs = [(params[n], m.to(device=params[n].device, dtype=params[n].dtype))
-                 for n, m in mask.items() if not bool(m.all())]
-        self._params = [p for p, _ in pairs]
-        self._masks = [m for _, m in pairs]
+        self._pairs = [(params[n], ~m.to(device=params[n].device, dtype=torch.bool))
+                       for n, m in mask.items() if not bool(m.all())]
 
     @torch.no_grad()
     def step(self) -> None:
-        if self._params:  # one multi-tensor op, not one kernel launch per layer
-            torch._foreach_mul_(self._params, self._masks)
+        for p, pruned in self._pairs:
+            p.masked_fill_(pruned, 0.0)
 
 
 def state_of(model: nn.Module) -> Dict[str, torch.Tensor]:

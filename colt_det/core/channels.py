@@ -4,7 +4,7 @@ A *channel group* is a set of output channels that must be kept or pruned togeth
 channels of a conv (its weight rows and bias), the affine parameters of the BatchNorm that
 follows it, and the input channels of the convs that read them. Masking a channel zeroes the
 conv rows and the BN weight *and bias*, so the channel is exactly zero after the BN and the
-network computes the same function without it: :mod:`colt_det.slim` then removes it for real.
+network computes the same function without it: :mod:`colt_det.deploy.slim` then removes it for real.
 
 Groups are found with torch-pruning's dependency graph. Only groups without residual coupling
 are used (no element-wise add/concatenation in the group) and whose channels are read by a conv

@@ -9,21 +9,20 @@ Layout of a ticket (all tensors CPU, little-endian, safetensors):
 * metadata ``colt_det`` = JSON with the shapes, ``arch``, ``dataset``, ``classes``, partition
   scheme, ``num_partitions``, ``prune_ratio``, ``round``, ``sparsity``, ``seed``, toolkit version.
 
-Files are written atomically (temp file + rename) and never overwrite an existing file unless
-asked to. Loading never unpickles: a non-safetensors file is refused by its header alone.
+Files are written atomically (:mod:`colt_det.core.io`) and never overwrite an existing file
+unless asked to. Loading never unpickles: a non-safetensors file is refused by its header alone.
 """
-import errno
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional
 
 import torch
 
 from ..version import __version__
-from .masks import Mask, mismatch_parts, sparsity
+from .io import atomic_write_bytes
+from .masks import Mask, sparsity
 
 _META_KEY = 'colt_det'
 _FORMAT = 'colt_det.ticket/1'
@@ -68,47 +67,6 @@ class Ticket:
     @property
     def sparsity(self) -> float:
         return sparsity(self.masks).overall
-
-
-def atomic_write_bytes(path: str, data: bytes, overwrite: bool = False) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory + rename."""
-    path = os.path.abspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f'{path} exists and is never overwritten: choose another path')
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise NotADirectoryError(errno.ENOTDIR, 'a folder on this path is a file', path) from None
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp.')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            # link() fails if the target appeared meanwhile: no race overwrites a ticket
-            os.link(tmp, path)
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(path: str, obj, overwrite: bool = True) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2).encode('utf-8'), overwrite=overwrite)
-
-
-def update_json(path: str, **values) -> None:
-    """Merge ``values`` into the JSON object at ``path`` (created if missing), atomically."""
-    data = {}
-    if os.path.exists(path):
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    data.update(values)
-    atomic_write_json(path, data)
 
 
 def save_ticket(path: str, masks: Mask, theta0: Optional[Mapping[str, torch.Tensor]],

@@ -10,6 +10,7 @@ from ..core.pruning import prune_to_sparsity
 from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
 from ..core.scores import weight_score
 from ..registry import HOOKS
+from ..runtime.checkpoints import load_state
 
 _STATE = 'colt_gmp'  # the hook's key in the stage's MMEngine checkpoints
 
@@ -67,7 +68,6 @@ class GMPHook(Hook):
         self.enforcer = MaskEnforcer(model, self.mask)
         self.enforcer.step()
         if self.score.needs_theta0:
-            from ..engine.state import load_state
             self._theta0 = load_state(self.theta0_path)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:

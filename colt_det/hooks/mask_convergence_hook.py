@@ -9,6 +9,7 @@ from ..core.apply import unwrap
 from ..core.pruning import prune_by_score
 from ..core.scores import weight_score
 from ..registry import HOOKS
+from ..runtime.checkpoints import load_state
 
 _STATE = 'colt_mask_convergence'  # the hook's key in the stage's MMEngine checkpoints
 INFO_KEY = 'colt/early_stop'  # message-hub info the stage's record (result.json) takes over
@@ -71,7 +72,6 @@ class MaskConvergenceHook(Hook):
                            else ones_mask(model, self.spec.select(model)))
         self._theta0 = None
         if self.score.needs_theta0:
-            from ..engine.state import load_state
             self._theta0 = load_state(self.theta0_path)
         if self.stopped_at is not None:  # resumed after the stop: end at once
             runner.train_loop.stop_training = True

@@ -1,0 +1,137 @@
+"""The installed commands (``colt-train``, ``colt-test``, ``colt-export``, ``colt-compare``,
+``colt-eval-series``) and what they share: one error boundary, config loading.
+
+Every command is a module here with ``main(argv) -> exit code``; ``tools/*.py`` call the same
+``main`` from a checkout.
+"""
+import errno
+import os.path as osp
+import pickle
+import sys
+from typing import Callable, Optional
+
+from ..core import TicketError
+from ..errors import NonFiniteLossError, PartitionJobError, SearchError
+
+# Errors that mean "bad input": reported in one line, no traceback, non-zero exit.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, TicketError,
+               pickle.UnpicklingError)
+# OS errors about a path the user chose (unwritable, too long, ...): one line naming the path.
+_PATH_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
+                errno.ENAMETOOLONG, errno.ENOSPC, errno.ENOENT, errno.EEXIST}
+
+
+def one_line(e: BaseException) -> str:
+    """The message of ``e`` as one line (a dataloader worker's error: the original message)."""
+    full = disk_full(e)
+    if full is not None:
+        return full
+    text = str(e).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    if lines[0].startswith('Caught ') and 'worker' in lines[0]:
+        last = lines[-1]  # "ValueError: <message>" of the worker's traceback
+        return last.split(': ', 1)[1] if ': ' in last else last
+    if isinstance(e, OSError) and e.filename and e.strerror:
+        fix = 'check the path' if e.errno == errno.ENOENT else 'choose another path'
+        return f'{e.filename}: {e.strerror}: {fix}'
+    return lines[0]
+
+
+def disk_full(e: BaseException) -> Optional[str]:
+    """'disk full' in one line, whoever raised it (our writes name the file; torch's and
+    MMEngine's checkpoint writes say it in their own words)."""
+    while e is not None:
+        if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or \
+                'No space left on device' in str(e):
+            where = f' writing {e.filename}' if getattr(e, 'filename', None) else ''
+            return (f'the disk is full{where}: free some space, then rerun the same command '
+                    f'(with --resume for a search: finished files are kept)')
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _is_user_error(e: BaseException) -> bool:
+    if isinstance(e, (SearchError, NonFiniteLossError, PartitionJobError) + USER_ERRORS):
+        return True
+    if disk_full(e) is not None:
+        return True
+    return isinstance(e, OSError) and e.errno in _PATH_ERRNOS and bool(e.filename)
+
+
+def guarded(body: Callable[[], int], debug: bool = False) -> int:
+    """Run a tool's body; a known error becomes ``error: <one line>`` and exit code 1.
+
+    Anything else is a bug and keeps its traceback; ``debug=True`` (``--debug``) shows the
+    traceback of known errors too.
+    """
+    from ..runtime.safe_load import allow_checkpoint_types
+    allow_checkpoint_types()  # every tool may resume or evaluate MMEngine checkpoints
+    try:
+        return body()
+    except Exception as e:  # noqa: BLE001  (sorted into user errors and bugs below)
+        if debug or not _is_user_error(e):
+            raise
+        print(f'error: {one_line(e)}', file=sys.stderr)
+        return 1
+
+
+def refuse_existing(path: Optional[str], force: bool) -> None:
+    """Outputs are never overwritten unless the user says ``--force``."""
+    if path and osp.exists(path) and not force:
+        raise FileExistsError(f'{path} exists and is not overwritten: choose another path or '
+                              f'pass --force')
+
+
+def configs_dir() -> str:
+    """colt_det's configs: shipped inside the installed package (``colt_det/.mim/configs``, as
+    MMDetection ships its own), or the checkout's ``configs/``."""
+    here = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    shipped = osp.join(here, '.mim', 'configs')
+    return shipped if osp.isdir(shipped) else osp.join(osp.dirname(here), 'configs')
+
+
+def config_path(path: str) -> str:
+    """``colt_det::name.py`` -> the shipped config; anything else is a file path."""
+    if path.startswith('colt_det::'):
+        return osp.join(configs_dir(), path[len('colt_det::'):])
+    return path
+
+
+def enable_config_prefix() -> None:
+    """Let MMEngine resolve ``_base_ = ['colt_det::_base_/det_runtime.py']`` in user configs
+    (MMEngine knows the OpenMMLab packages only). The commands call it; a script of yours that
+    loads such a config with ``Config.fromfile`` calls it first."""
+    from mmengine.config import utils
+    utils.MODULE2PACKAGE.setdefault('colt_det', 'colt_det')
+
+
+def load_config(path: str, options: Optional[dict] = None):
+    """The config at ``path`` (or ``colt_det::name.py``) with ``--cfg-options`` merged.
+
+    Raises:
+        FileNotFoundError / ValueError: one line naming the file and what is wrong (missing,
+            not valid Python, a missing ``_base_``).
+    """
+    from mmengine.config import Config
+    enable_config_prefix()
+    real = config_path(path)
+    if not osp.isfile(real):
+        where = 'colt_det\'s configs (colt_det::NAME.py)' if path.startswith('colt_det::') \
+            else 'configs/'
+        raise FileNotFoundError(f'config {path} not found: pass a file from {where}')
+    try:
+        cfg = Config.fromfile(real)
+    except SyntaxError as e:
+        raise ValueError(f'config {path} is not valid Python ({e.msg}, line {e.lineno} of '
+                         f'{e.filename}): fix it') from None
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'config {path} inherits a file that does not exist '
+                                f'({one_line(e)}): fix its _base_') from None
+    except (KeyError, TypeError, ValueError, ImportError, AttributeError) as e:
+        raise ValueError(f'config {path} cannot be loaded ({type(e).__name__}: '
+                         f'{one_line(e)}): fix it') from None
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg

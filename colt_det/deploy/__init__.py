@@ -1,0 +1,1 @@
+"""Deploying tickets: slim (physically narrower) models from channel tickets, ONNX export."""

@@ -1,0 +1,72 @@
+"""ColtPruneHook: at the end of a stage, prune a share of the still-kept weights."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.hooks import Hook
+
+from ..core import PrunableSpec, broadcast_mask, save_mask, sparsity
+from ..core.apply import unwrap
+from ..core.channels import channel_prune
+from ..core.pruning import prune_by_score
+from ..core.scores import weight_score as get_weight_score
+from ..registry import HOOKS
+from ..runtime.checkpoints import load_state
+from ..runtime.faults import crash_point
+from .mask_hook import stage_mask
+
+
+@HOOKS.register_module()
+class ColtPruneHook(Hook):
+    """After training, prunes ``prune_ratio`` of the weights the stage's mask still keeps and
+    writes the new mask to ``out_mask`` (rank 0 computes it; every rank gets it).
+
+    Args:
+        prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
+        mask (str, optional): the stage's starting mask (None: nothing pruned yet).
+        prune_ratio (float): the fraction of the kept weights (channels) to prune.
+        out_mask (str): where the pruned mask goes (never overwritten).
+        scope (str): ``'global'`` or ``'layer'``.
+        granularity (str): ``'weight'`` or ``'channel'``.
+        weight_score (str): a registered weight score (:mod:`colt_det.core.scores`).
+        channel_score (str): a registered channel score.
+        min_density (float): every layer keeps at least this fraction (the guard; 0: off).
+        theta0 (str, optional): the rewind point, for scores that need it (movement).
+    """
+
+    priority = 'ABOVE_NORMAL'  # its mask is written before the stage's result (NORMAL-LOW)
+
+    def __init__(self, prunable: Optional[dict] = None, mask: Optional[str] = None,
+                 prune_ratio: float = 0.2, out_mask: Optional[str] = None,
+                 scope: str = 'global', granularity: str = 'weight',
+                 weight_score: str = 'magnitude', channel_score: str = 'l1',
+                 min_density: float = 0.0, theta0: Optional[str] = None) -> None:
+        self.spec = PrunableSpec.from_cfg(prunable)
+        self.mask_path = mask
+        self.ratio = prune_ratio
+        self.out_mask = out_mask
+        self.scope = scope
+        self.granularity = granularity
+        self.score = get_weight_score(weight_score)
+        self.channel_score = channel_score
+        self.min_density = min_density
+        self.theta0_path = theta0
+
+    def after_train(self, runner) -> None:
+        crash_point('stage_trained')  # tests: a kill after training, before the stage's files
+        mask, groups = stage_mask(runner.model, self.spec, self.granularity, self.mask_path)
+        new_mask = mask
+        if runner.rank == 0:
+            params = dict(unwrap(runner.model).named_parameters())
+            if groups is not None:
+                new_mask = channel_prune(params, mask, groups, self.ratio, self.scope,
+                                         self.channel_score)
+            else:
+                theta0 = load_state(self.theta0_path) if self.score.needs_theta0 else None
+                scores = self.score({n: params[n] for n in mask}, theta0)
+                new_mask = prune_by_score(scores, mask, self.ratio, self.scope,
+                                          self.min_density)
+        new_mask = broadcast_mask(new_mask)  # computed once: all ranks hold the same mask
+        if runner.rank == 0 and not osp.exists(self.out_mask):
+            save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.ratio))
+        runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} -> '
+                           f'{self.out_mask}')

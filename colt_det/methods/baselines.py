@@ -1,0 +1,100 @@
+"""The baselines a search compares against, each a mask found without rounds."""
+from typing import List, Optional
+
+import torch
+
+from ..core import random_mask_like, save_ticket
+from ..core.pruning import prune_to_sparsity
+from ..core.scores import weight_score
+from ..errors import SearchError
+from ..registry import METHODS
+from ..runtime.checkpoints import load_state
+from .base import Method, write_once
+
+
+@METHODS.register_module('dense')
+class Dense(Method):
+    """Nothing pruned: the final schedule from the same theta0, the dense reference."""
+
+    supports_channels = True
+
+    def find_mask(self, ctx, stages, rounds: List[dict]) -> Optional[str]:
+        return None
+
+
+@METHODS.register_module('ticket')
+class GivenTicket(Method):
+    """Train ``init_ticket``'s mask as it is (e.g. a transferred ImageNet ticket)."""
+
+    def check(self, s) -> None:
+        if not s.init_ticket:
+            raise ValueError("colt.method='ticket' needs init_ticket=dict(path=...)")
+
+    def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
+        return ctx.work.ticket('init')
+
+
+@METHODS.register_module('random')
+class RandomMask(Method):
+    """A random mask with the per-layer sparsity of the ``random_from`` ticket."""
+
+    def check(self, s) -> None:
+        if not s.random_from:
+            raise ValueError("colt.method='random' needs random_from='<ticket>.safetensors' "
+                             "(the ticket whose per-layer sparsity the random mask copies)")
+
+    def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
+        def write():
+            g = torch.Generator().manual_seed(ctx.settings.seed)
+            mask = random_mask_like(ctx.sources.random, g)  # checked by the pre-flight
+            save_ticket(path, mask, load_state(ctx.work.theta0),
+                        meta=ctx.meta(round=0, source=ctx.settings.random_from))
+        path = ctx.work.ticket('random')
+        return write_once(path, write)
+
+
+@METHODS.register_module('oneshot')
+class OneShot(Method):
+    """theta0 (e.g. a pretrained backbone) pruned once to ``target_sparsity`` by its score."""
+
+    def check(self, s) -> None:
+        if weight_score(s.weight_score).needs_theta0:
+            raise ValueError(f"colt.method='oneshot' prunes theta0 itself: weight_score="
+                             f"{s.weight_score!r} compares trained weights with theta0; use "
+                             f"weight_score='magnitude'")
+
+    def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
+        def write():
+            theta0 = load_state(ctx.work.theta0)
+            missing = [k for k in ctx.prunable if k not in theta0]
+            if missing:
+                raise SearchError(f'theta0 lacks prunable parameters {missing[:3]}: the config '
+                                  f'model changed since this search started; use a new '
+                                  f'--work-dir')
+            weights = {n: theta0[n] for n in ctx.prunable}
+            ones = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+            s = ctx.settings
+            scores = weight_score(s.weight_score)(weights, theta0)
+            mask = prune_to_sparsity(scores, ones, s.target_sparsity, s.prune_scope,
+                                     s.min_density)
+            save_ticket(path, mask, theta0, meta=ctx.meta(round=0, oneshot=True))
+        path = ctx.work.ticket('oneshot')
+        return write_once(path, write)
+
+
+@METHODS.register_module('mask')
+class GivenMask(Method):
+    """``mask_from``'s mask on this search's theta0, all of it: a ticket rewound to the theta0
+    it was found from, including what a ticket file does not hold (e.g. a pretrained
+    backbone's BatchNorm, which ``init_ticket`` with mode 'rewind' cannot restore)."""
+
+    def check(self, s) -> None:
+        if not s.mask_from:
+            raise ValueError("colt.method='mask' needs mask_from='<ticket>.safetensors' (the "
+                             "ticket whose mask is trained from this config's theta0)")
+
+    def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
+        path = ctx.work.ticket('mask')
+        return write_once(path, lambda: save_ticket(
+            path, ctx.sources.mask, load_state(ctx.work.theta0),  # checked by the pre-flight
+            meta=ctx.meta(round=0, source=ctx.settings.mask_from)))

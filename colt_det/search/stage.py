@@ -1,0 +1,184 @@
+"""One stage of a search: the config of its MMEngine Runner (pure) and running it.
+
+Every stage is an ordinary MMEngine training run in its own folder: the search's config with the
+``colt`` block replaced by the stage's hooks (:mod:`colt_det.hooks`), restricted to a
+partition's classes (partition stages), with the final schedule (the final stage), a short
+dense schedule (late rewinding) or the round schedule. :func:`stage_cfg` builds that config and
+nothing else, so it is tested without training; :class:`StageRunner` trains it.
+"""
+import copy
+import os
+import os.path as osp
+import pickle
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+from mmengine.config import Config
+
+from ..core.io import read_json
+from ..hooks.colt_hook import stage_hooks
+from ..hooks.record_hook import StageRecordHook
+from ..runtime.logging import progress
+from ..runtime.runner import (build_quiet_runner, release_runner, stage_checkpoint,
+                              without_code_formatting)
+from ..tasks.base import Task
+from .settings import ColtSettings
+from .tracking import wandb_grouped
+from .workdir import WorkDir
+
+
+@dataclass
+class Stage:
+    """What one stage trains.
+
+    Args:
+        dir (str): the stage's folder (checkpoints, mask.safetensors, result.json).
+        mask (str, optional): the mask (ticket) to train with; None: nothing pruned.
+        group (List[str], optional): the partition's classes; None: all classes.
+        prune (bool): prune ``prune_ratio`` at the end and write ``mask.safetensors``.
+        kind (str): ``'partition'`` (round_train_cfg), ``'final'`` (final_train_cfg) or
+            ``'rewind'`` (late rewinding: ``rewind_iter`` dense iterations, then write theta0).
+        gmp (bool): prune gradually while training (``colt.gmp``, method ``'gmp'``) and write
+            the final mask to ``mask.safetensors``.
+    """
+
+    dir: str
+    mask: Optional[str] = None
+    group: Optional[List[str]] = None
+    prune: bool = False
+    kind: str = 'partition'
+    gmp: bool = False
+
+
+def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
+              classes: List[str], stage: Stage) -> Config:
+    """The Runner config of ``stage``: a new Config, ``cfg`` is left as it is."""
+    s = settings
+    out = without_code_formatting(copy.deepcopy(cfg))
+    out.pop('colt', None)
+    out.work_dir = stage.dir
+    out.experiment_name = osp.relpath(stage.dir, work.root).replace(os.sep, '_')
+    out.randomness = dict(seed=s.seed, deterministic=False)
+    if stage.group is not None and len(stage.group) < len(classes):
+        task.restrict(out, stage.group, classes, s.partition_policy)
+        if s.partition_budget == 'equal':  # one COLT round = one IMP round in images
+            out.train_dataloader.sampler = dict(type='colt_det.BudgetSampler',
+                                                share=1.0 / s.num_groups)
+    if stage.kind == 'final' and s.final_train_cfg:
+        out.train_cfg.update(s.final_train_cfg)
+    if stage.kind == 'partition' and s.round_train_cfg:
+        out.train_cfg.update(s.round_train_cfg)
+    rewind = stage.kind == 'rewind'
+    if rewind:
+        k = s.rewind_iter
+        out.train_cfg = dict(type='IterBasedTrainLoop', max_iters=k, val_interval=k + 1)
+        out.param_scheduler = []
+        out.default_hooks.checkpoint = dict(type='CheckpointHook', interval=k + 1,
+                                            by_epoch=False)
+    hooks = []
+    if stage.gmp:  # before the mask hook: its mask is written before the stage's result
+        g = s.gmp_options
+        hooks.append(dict(type='colt_det.GMPHook', prunable=s.prunable,
+                          target_sparsity=s.target_sparsity, start=g['start'], end=g['end'],
+                          every=g['every'], scope=s.prune_scope, min_density=s.min_density,
+                          score=s.weight_score, theta0=work.theta0,
+                          out_mask=WorkDir.stage_mask(stage.dir)))
+    hooks += stage_hooks(
+        prunable=s.prunable, mask=stage.mask, theta0=work.theta_init if rewind else work.theta0,
+        out_state=work.theta0 if rewind else None,
+        prune_ratio=s.prune_ratio if stage.prune else None, prune_scope=s.prune_scope,
+        granularity=s.granularity, channel_score=s.channel_score, weight_score=s.weight_score,
+        min_density=s.min_density, out_mask=WorkDir.stage_mask(stage.dir) if stage.prune else None,
+        out_result=WorkDir.stage_result(stage.dir), progress_interval=s.progress_interval,
+        seed=s.seed, stage_name=osp.relpath(stage.dir, work.root))
+    es = s.early_stop_options
+    if stage.prune and es and s.granularity == 'weight':
+        hooks.append(dict(type='colt_det.MaskConvergenceHook', prunable=s.prunable,
+                          mask=stage.mask, prune_ratio=s.prune_ratio, interval=es['interval'],
+                          eps=es['eps'], patience=es['patience'], scope=s.prune_scope,
+                          min_density=s.min_density, score=s.weight_score, theta0=work.theta0))
+        _stoppable(out.train_cfg)
+    out.custom_hooks = list(out.get('custom_hooks', [])) + hooks
+    if (out.get('visualizer') or {}).get('vis_backends'):
+        out.visualizer.vis_backends = wandb_grouped(out.visualizer.vis_backends,
+                                                    osp.basename(work.root),
+                                                    osp.relpath(stage.dir, work.root))
+    return out
+
+
+def _stoppable(train_cfg) -> None:
+    """An epoch-based ``train_cfg`` whose epochs a hook can end early."""
+    kind = train_cfg.get('type')
+    if kind is None and train_cfg.get('by_epoch'):
+        train_cfg.pop('by_epoch')
+        kind = 'EpochBasedTrainLoop'
+    if kind in ('EpochBasedTrainLoop', 'mmengine.EpochBasedTrainLoop'):
+        train_cfg['type'] = 'colt_det.StoppableEpochBasedTrainLoop'
+
+
+def build_stage_runner(cfg: Config):
+    """A Runner for a stage config (changed in place), resuming the stage from its checkpoint."""
+    started = time.time()  # the stage's seconds include building its Runner
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    # MMEngine writes last_checkpoint after each checkpoint: its presence = resumable stage
+    cfg.load_from = stage_checkpoint(cfg.work_dir)
+    cfg.resume = cfg.load_from is not None
+    # unique per Runner: MMEngine keys its loggers and visualizers by this name
+    cfg.experiment_name = f'{cfg.experiment_name}_{time.time_ns()}'
+    runner = build_quiet_runner(cfg)
+    for hook in runner.hooks:
+        if isinstance(hook, StageRecordHook) and hook.started_at is None:
+            hook.started_at = started
+    return runner
+
+
+def train_stage(cfg: Config, then: Optional[Callable] = None) -> None:
+    """Train a stage config; ``then(runner)`` runs after training, before the runner is released.
+
+    The runner's dataloader workers, log files and global instances are released at the end,
+    also when training fails.
+    """
+    runner = build_stage_runner(cfg)
+    try:
+        try:
+            runner.train()
+        except pickle.UnpicklingError:
+            raise ValueError(f'the stage checkpoint {cfg.load_from} holds objects that are not '
+                             f'plain weights and was not loaded (unpickling can run code): '
+                             f'delete it and {osp.join(cfg.work_dir, "last_checkpoint")} to '
+                             f'restart the stage') from None
+        if then is not None:
+            then(runner)
+    except BaseException as e:
+        # the failed loop's frames hold its DataLoader iterator (and its worker processes):
+        # drop their locals now rather than whenever the error is garbage-collected
+        traceback.clear_frames(e.__traceback__)
+        raise
+    finally:
+        release_runner(runner)
+
+
+class StageRunner:
+    """Trains the stages of one search (``ctx``): what methods and the round loop call.
+
+    Args:
+        ctx (SearchContext): the search.
+    """
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    def run(self, stage: Stage, then: Optional[Callable] = None) -> None:
+        """Train (or resume) ``stage``; ``then(runner)`` after training, before release."""
+        ctx = self.ctx
+        if stage_checkpoint(stage.dir):
+            progress(f'resuming unfinished stage {stage.dir}')
+        train_stage(stage_cfg(ctx.cfg, ctx.settings, ctx.work, ctx.task, ctx.classes, stage),
+                    then)
+        stats = read_json(WorkDir.stage_result(stage.dir)).get('partition_stats') \
+            if stage.group else None
+        if stats:
+            progress(f"  partition data: {stats['images']} images, {stats['objects']} "
+                     f"objects of {len(stats['classes'])} classes ({stats['policy']})")
