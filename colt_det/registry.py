@@ -34,7 +34,7 @@ METRICS = _node('metric', root.METRICS, ['colt_det.tasks.cls.metrics',
 # the task-specific half of a search (colt_det.tasks.base.Task), one subpackage per task
 TASKS = Registry('colt task', scope='colt_det',
                  locations=['colt_det.tasks.cls.task', 'colt_det.tasks.det.task'])
-# how a search finds the mask its final stage trains (colt_det.methods.base.Method)
+# how a search finds the mask its final stage trains (colt_det.search.method.Method)
 METHODS = Registry('colt method', scope='colt_det',
                    locations=['colt_det.methods.rounds', 'colt_det.methods.baselines',
                               'colt_det.methods.gmp'])

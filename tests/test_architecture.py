@@ -58,18 +58,98 @@ print(len(torch.serialization.get_safe_globals()) == before,
     assert res.stdout.split() == ['True', 'False', 'False', 'False', 'False']
 
 
-def test_engine_never_imports_the_task_subpackages():
-    offenders = []
-    for path in glob.glob(osp.join(ROOT, 'colt_det', 'engine', '*.py')) + \
-            glob.glob(osp.join(ROOT, 'colt_det', 'core', '*.py')):
+def _module_of(path: str) -> str:
+    rel = osp.relpath(path, ROOT)[:-3].replace(os.sep, '.')
+    return rel[:-len('.__init__')] if rel.endswith('.__init__') else rel
+
+
+def import_graph() -> dict:
+    """colt_det module -> the colt_det modules it imports, counting every import: top-level,
+    inside functions and under ``TYPE_CHECKING`` (an AST scan, nothing is imported)."""
+    modules = {_module_of(p): p for p in glob.glob(osp.join(ROOT, 'colt_det', '**', '*.py'),
+                                                   recursive=True)}
+    graph = {}
+    for mod, path in modules.items():
+        package = mod if path.endswith('__init__.py') else mod.rpartition('.')[0]
+        edges = set()
         for node in ast.walk(ast.parse(open(path).read())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level >= 2 and \
-                    node.module.split('.')[0] in ('cls', 'det'):
-                offenders.append(f'{osp.basename(path)}: from ..{node.module}')
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and \
-                    node.module.startswith(('colt_det.tasks.cls', 'colt_det.tasks.det')):
-                offenders.append(f'{osp.basename(path)}: from {node.module}')
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ''
+                if node.level:
+                    parts = package.split('.')
+                    base = '.'.join(parts[:len(parts) - node.level + 1] + ([base] if base
+                                                                           else []))
+                names = [base] + [f'{base}.{a.name}' for a in node.names]
+            else:
+                continue
+            edges |= {n for n in names if n in modules and n != mod}
+        graph[mod] = edges
+    return graph
+
+
+def find_cycle(graph: dict):
+    """One import cycle of ``graph`` as a list of modules, or None."""
+    state, stack = {}, []
+
+    def visit(m):
+        state[m] = 'open'
+        stack.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == 'open':
+                return stack[stack.index(n):] + [n]
+            if n not in state:
+                found = visit(n)
+                if found:
+                    return found
+        state[m] = 'done'
+        stack.pop()
+        return None
+    for m in sorted(graph):
+        if m not in state:
+            found = visit(m)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle_counting_lazy_and_type_checking_imports():
+    graph = import_graph()
+    assert 'colt_det.search.stage' in graph and graph['colt_det.search.driver']
+    assert find_cycle(graph) is None, ' -> '.join(find_cycle(graph))
+    # the finder finds one: a function-level import back from settings would be a cycle
+    assert find_cycle(dict(graph, **{'colt_det.search.settings': graph[
+        'colt_det.search.settings'] | {'colt_det.methods.rounds'}})) is not None
+
+
+# what each layer may import of colt_det (besides itself, version, registry and errors)
+LAYERS = {
+    'core': (),
+    'synthetic': (),
+    'report': ('core',),
+    'runtime': ('core',),
+    'hooks': ('core', 'runtime'),
+    'tasks': ('core', 'runtime'),
+    'deploy': ('core', 'runtime', 'tasks.base'),
+    'search': ('core', 'runtime', 'hooks', 'tasks.base', 'report'),
+    'methods': ('core', 'runtime', 'search'),
+}
+
+
+def test_layers_import_only_the_layers_below():
+    offenders = []
+    for mod, edges in import_graph().items():
+        layer = (mod.split('.') + [''])[1]  # colt_det itself has none
+        if layer not in LAYERS:
+            continue
+        allowed = (layer, 'version', 'registry', 'errors') + LAYERS[layer]
+        for dep in edges:
+            name = dep[len('colt_det.'):]
+            if not any(name == a or name.startswith(a + '.') for a in allowed):
+                offenders.append(f'{mod} -> {dep}')
     assert not offenders, offenders
+    # core imports torch (and safetensors) only: see test_core_imports_without_mmengine_or_mmdet
 
 
 def test_types_live_in_the_colt_det_scope():

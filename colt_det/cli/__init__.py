@@ -85,11 +85,13 @@ def refuse_existing(path: Optional[str], force: bool) -> None:
 
 
 def configs_dir() -> str:
-    """colt_det's configs: shipped inside the installed package (``colt_det/.mim/configs``, as
-    MMDetection ships its own), or the checkout's ``configs/``."""
-    here = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    shipped = osp.join(here, '.mim', 'configs')
-    return shipped if osp.isdir(shipped) else osp.join(osp.dirname(here), 'configs')
+    """colt_det's configs: a checkout's ``configs/`` (beside ``setup.py``), else the copy an
+    installed package ships (``colt_det/.mim/configs``, as MMDetection ships its own)."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    checkout = osp.dirname(package)
+    if osp.isfile(osp.join(checkout, 'setup.py')) and osp.isdir(osp.join(checkout, 'configs')):
+        return osp.join(checkout, 'configs')
+    return osp.join(package, '.mim', 'configs')
 
 
 def config_path(path: str) -> str:

@@ -9,7 +9,7 @@ from ..core.scores import weight_score
 from ..errors import SearchError
 from ..registry import METHODS
 from ..runtime.checkpoints import load_state
-from .base import Method, write_once
+from ..search.method import Method, write_once
 
 
 @METHODS.register_module('dense')

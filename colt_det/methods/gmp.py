@@ -12,7 +12,7 @@ from ..runtime.logging import progress
 from ..search.final import test_and_save
 from ..search.stage import Stage
 from ..search.workdir import WorkDir
-from .base import Method
+from ..search.method import Method
 
 
 @METHODS.register_module('gmp')

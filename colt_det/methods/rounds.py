@@ -3,7 +3,7 @@ from typing import List, Optional
 
 from ..registry import METHODS
 from ..search.loop import run_rounds
-from .base import Method
+from ..search.method import Method
 
 
 @METHODS.register_module('colt')

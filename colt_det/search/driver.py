@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from ..errors import SearchError
-from ..methods.base import get_method
+from .method import get_method
 from ..runtime.logging import progress
 from ..runtime.safe_load import allow_checkpoint_types
 from ..tasks.base import get_task

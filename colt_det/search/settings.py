@@ -8,7 +8,7 @@ from ..core import PrunableSpec
 from ..core.partition import PARTITION_SCHEMES
 from ..core.schedule import resolve_iters
 from ..core.scores import CHANNEL_SCORES, WEIGHT_SCORES
-from ..methods.base import get_method
+from .method import get_method
 from ..registry import METHODS
 from ..tasks.base import get_task
 

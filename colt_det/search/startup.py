@@ -18,7 +18,7 @@ from ..core import atomic_write_json, load_ticket, partition_classes, read_json
 from ..core.prunable import masked_params
 from ..core.scores import weight_score
 from ..errors import SearchError
-from ..methods.base import get_method
+from .method import get_method
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
 from ..runtime.logging import progress

@@ -12,7 +12,7 @@ from ..core import (atomic_write_bytes, atomic_write_json, load_ticket, ones_mas
 from ..core.apply import state_of
 from ..core.transfer import map_ticket
 from ..errors import SearchError
-from ..methods.base import get_method
+from .method import get_method
 from ..runtime.checkpoints import save_state
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point

@@ -1,4 +1,5 @@
-"""The Method interface and its registry lookup.
+"""The Method interface a search drives, and its registry lookup (the methods themselves live
+in :mod:`colt_det.methods`).
 
 A method is a class registered in :data:`colt_det.registry.METHODS` under the name
 ``colt.method`` takes::
