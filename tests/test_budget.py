@@ -72,3 +72,20 @@ def test_equal_budget_search_reports_the_images_it_trained_on(cls_data, tmp_path
                      final_train=False, progress_interval=0)
     summary = ColtSearch(cfg).run()
     assert [p['train_samples'] for p in summary['rounds'][0]['partitions']] == [160, 160]
+
+
+def test_equal_budget_detection_round_processes_one_imp_round_of_images(voc_data, tmp_path):
+    """Detection partitions overlap (an image holds objects of both): with 'full' a COLT round
+    trains on more images than an IMP round, with 'equal' (BudgetSampler) on as many."""
+    from conftest import det_config
+
+    from colt_det.search import ColtSearch
+    seen = {}
+    for budget in ('full', 'equal'):
+        cfg = det_config(voc_data, str(tmp_path / budget), partition_budget=budget,
+                         max_rounds=1, final_train=False, progress_interval=0)
+        summary = ColtSearch(cfg).run()
+        seen[budget] = sum(p['train_samples'] for p in summary['rounds'][0]['partitions'])
+    imp_round = 48  # one epoch of the 48 training images
+    assert seen['full'] > imp_round
+    assert abs(seen['equal'] - imp_round) <= 2  # 2 x round(48 / 2), batches rounded up

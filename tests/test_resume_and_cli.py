@@ -68,6 +68,8 @@ class _SneakyGetattr:
 @pytest.mark.parametrize('payload,message', [(_Evil, 'system'),
                                              (_SneakyGetattr, 'not allow-listed')])
 def test_weights_only_still_refuses_unknown_types(tmp_path, monkeypatch, payload, message):
+    from colt_det.runtime.safe_load import allow_checkpoint_types
+    allow_checkpoint_types()  # what every tool installs (not left to an earlier test)
     monkeypatch.chdir(tmp_path)
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'x': payload()}, path)

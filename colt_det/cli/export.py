@@ -55,7 +55,8 @@ def _export_slim(args) -> int:
         refuse_existing(path, args.force)
     model = task_of(cfg).build_model(cfg)
     config_path, ckpt = export_slim(cfg, args.ticket, stem, channel_groups(model),
-                                    overwrite=args.force)
+                                    overwrite=args.force, model_shapes={
+                                        n: tuple(t.shape) for n, t in model.state_dict().items()})
     print(f'{args.ticket} -> {config_path} + {ckpt}')
     if args.onnx:
         from ..deploy.onnx import export_onnx

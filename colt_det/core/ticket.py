@@ -144,7 +144,14 @@ def load_ticket(path: str) -> Ticket:
 
     masks, theta0, trained, dense = {}, {}, {}, {}
     for name, shape in meta['shapes'].items():
-        m = unpack_bits(tensor(f'mask/{name}', torch.uint8), shape)
+        packed = tensor(f'mask/{name}', torch.uint8)
+        numel = 1
+        for d in shape:
+            numel *= d
+        if packed.numel() * 8 < numel:
+            raise TicketError(f'{path}: the mask of {name} holds {packed.numel() * 8} bits, its '
+                              f'metadata says shape {shape}: the ticket is corrupt, re-export it')
+        m = unpack_bits(packed, shape)
         masks[name] = m
         if meta.get('has_theta0', True):
             theta0[name] = _scatter(tensor(f'theta0/{name}'), m, name, path)

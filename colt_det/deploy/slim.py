@@ -8,7 +8,7 @@ as configured, then narrowed to the recorded shapes), which MMDetection's and co
 load like any other model. Outputs equal the masked model's up to float rounding.
 """
 import copy
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -82,7 +82,8 @@ def slim_config(cfg: Config, shapes: Dict[str, list], prefix: str = 'backbone.')
 
 
 def export_slim(cfg: Config, ticket_path: str, out_stem: str, groups: List[ChannelGroup],
-                overwrite: bool = False) -> Tuple[str, str]:
+                overwrite: bool = False,
+                model_shapes: Optional[Dict[str, tuple]] = None) -> Tuple[str, str]:
     """Write ``<out_stem>.py`` (config) and ``<out_stem>.pth`` (checkpoint) of the slim model.
 
     Args:
@@ -90,15 +91,28 @@ def export_slim(cfg: Config, ticket_path: str, out_stem: str, groups: List[Chann
         ticket_path (str): a final channel ticket (trained values + dense rest).
         out_stem (str): output path without extension.
         groups (List[ChannelGroup]): the model's channel groups.
+        overwrite (bool): replace existing outputs.
+        model_shapes (dict, optional): ``name -> shape`` of the config's model state: a ticket
+            of another model (other widths) is refused instead of exported wrongly.
 
     Returns:
         (config path, checkpoint path)
     """
     ticket = load_ticket(ticket_path)
-    if sorted(ticket.masks) != sorted(channel_param_names(groups)):
-        raise TicketError(f"{ticket_path} is not a channel ticket of this model (search with "
+    same = sorted(ticket.masks) == sorted(channel_param_names(groups)) and all(
+        ticket.masks[g.scored[0]].shape[0] == g.channels for g in groups)
+    state = trained_state(ticket, ticket_path) if same else {}
+    if model_shapes is not None and any(tuple(model_shapes.get(n, ())) != tuple(t.shape)
+                                        for n, t in state.items()):
+        same = False
+    if not same:
+        if ticket.meta.get('granularity') == 'channel':
+            raise TicketError(f"{ticket_path} is a channel ticket of another model (arch "
+                              f"{ticket.meta.get('arch', '?')}) than this config's: pass the "
+                              f"config it was searched with")
+        raise TicketError(f"{ticket_path} is not a channel ticket (search with "
                           f"colt.granularity='channel'): only channel tickets can be slimmed")
-    new_state, shapes = slim_state(trained_state(ticket, ticket_path), ticket.masks, groups)
+    new_state, shapes = slim_state(state, ticket.masks, groups)
     config_path, ckpt_path = f'{out_stem}.py', f'{out_stem}.pth'
     atomic_torch_save(dict(state_dict=new_state, meta=dict(
         colt_slim=True, source=ticket_path,

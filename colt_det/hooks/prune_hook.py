@@ -68,5 +68,6 @@ class ColtPruneHook(Hook):
         new_mask = broadcast_mask(new_mask)  # computed once: all ranks hold the same mask
         if runner.rank == 0 and not osp.exists(self.out_mask):
             save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.ratio))
+        crash_point('stage_mask')  # tests: a kill between the stage's mask and its result
         runner.logger.info(f'[colt] pruned to {sparsity(new_mask).overall:.2%} -> '
                            f'{self.out_mask}')

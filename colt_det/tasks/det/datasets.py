@@ -150,15 +150,35 @@ class ClassPartitionDetDataset(Dataset):
 
 
 def run_pipeline(pipeline, info: dict):
-    """``pipeline(info)``; an unreadable image becomes one error naming the file."""
+    """``pipeline(info)``; an unreadable or truncated image becomes one error naming the file
+    (OpenCV decodes a truncated JPEG without a word: the missing end marker gives it away)."""
+    path = info.get('img_path')
+    cut = path and truncated(path)
+    if cut:
+        raise ValueError(f'image {path} is truncated ({cut}): replace or remove it')
     try:
         return pipeline(info)
-    except Exception as e:
-        path = info.get('img_path')
+    except Exception:
         if path and _unreadable(path):
             raise ValueError(f'image {path} cannot be read (empty, truncated or not an '
                              f'image): replace or remove it') from None
         raise
+
+
+_ENDS = {'.jpg': (b'\xff\xd9', 'no JPEG end marker'), '.jpeg': (b'\xff\xd9', 'no JPEG end marker'),
+         '.png': (b'IEND', 'no PNG end chunk')}
+
+
+def truncated(path: str):
+    """Why the JPEG/PNG at ``path`` is cut short (its end marker is missing), or None."""
+    end = _ENDS.get(osp.splitext(path)[1].lower())
+    if end is None or not osp.isfile(path):
+        return None
+    with open(path, 'rb') as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 4096))  # trailing metadata after the marker is allowed
+        tail = f.read()
+    return None if end[0] in tail else end[1]
 
 
 def _unreadable(path: str) -> bool:
