@@ -37,7 +37,7 @@ TASKS = Registry('colt task', scope='colt_det',
 # how a search finds the mask its final stage trains (colt_det.search.method.Method)
 METHODS = Registry('colt method', scope='colt_det',
                    locations=['colt_det.methods.rounds', 'colt_det.methods.baselines',
-                              'colt_det.methods.gmp'])
+                              'colt_det.methods.gmp', 'colt_det.methods.torch_pruning'])
 
 # the rest mirror MMEngine's nodes, so building anything under default_scope='colt_det' finds
 # its registry (MMEngine warns and falls back to the root otherwise)

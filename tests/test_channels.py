@@ -79,12 +79,19 @@ def test_intersection_of_channel_masks_is_a_channel_mask():
         assert torch.equal(channel_keep(both, x), channel_keep(a, x) & channel_keep(b, x))
 
 
-def _fake_channel_ticket(model, groups, path, seed=0):
-    """A final channel ticket of ``model``: random channels pruned, masked trained values."""
+def _fake_channel_ticket(model, groups, path, seed=0, depth='inner', divisor=1):
+    """A final channel ticket of ``model``: random channels pruned (a multiple of ``divisor``
+    kept per group), masked trained values."""
     g = torch.Generator().manual_seed(seed)
     like = ones_mask(model, channel_param_names(groups))
-    mask = channel_mask(like, groups, [torch.rand(x.channels, generator=g) > 0.5
-                                       for x in groups])
+    keeps = []
+    for x in groups:
+        k = torch.zeros(x.channels, dtype=torch.bool)
+        n = max(divisor, int(torch.randint(1, x.channels, (1,), generator=g)) // divisor
+                * divisor)
+        k[torch.randperm(x.channels, generator=g)[:n]] = True
+        keeps.append(k)
+    mask = channel_mask(like, groups, keeps)
     with torch.no_grad():  # BN statistics that are not the defaults, so slimming must keep them
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -94,22 +101,35 @@ def _fake_channel_ticket(model, groups, path, seed=0):
     trained = state_of(model)
     save_ticket(path, mask, trained, trained=trained,
                 dense={k: v for k, v in trained.items() if k not in mask},
-                meta=dict(arch='test', granularity='channel'))
+                meta=dict(arch='test', granularity='channel', channel_groups=depth))
     return mask
 
 
-def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path):
-    """export --slim: fewer parameters and FLOPs-bearing channels, the same features."""
+@pytest.mark.parametrize('depth, divisor', [('inner', 1), ('deep', 8)])
+def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path, depth, divisor):
+    """export --slim: fewer parameters and FLOPs-bearing channels, the same features; deep
+    tickets also narrow the residual streams, the stem and the FPN's lateral convs."""
     from mmengine.runner import load_checkpoint
 
     from colt_det.core.prunable import channel_groups
     from colt_det.tasks.base import get_task
-    cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel')
+    cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel',
+                     channel_groups=depth, channel_divisor=divisor)
     task = get_task('det')
     model = task.build_model(cfg)
-    groups = channel_groups(model)
+    groups = channel_groups(model, depth)
+    if depth == 'deep':
+        producers = {n for g in groups for n in g.producers}
+        consumers = {n for g in groups for n in g.consumers}
+        assert {'backbone.conv1.weight', 'backbone.layer2.0.downsample.0.weight',
+                'backbone.layer4.1.conv2.weight'} <= producers  # stem and residual streams
+        assert 'neck.lateral_convs.3.conv.weight' in consumers  # reads layer4's stream
+        # the FPN's lateral channels, read by its output convs (whose outputs stay whole)
+        assert 'neck.lateral_convs.0.conv.weight' in producers
+        assert 'neck.fpn_convs.0.conv.weight' in consumers
+        assert not any(n.startswith('neck.fpn_convs') for n in producers)
     ticket = str(tmp_path / 'final.safetensors')
-    _fake_channel_ticket(model, groups, ticket)
+    _fake_channel_ticket(model, groups, ticket, depth=depth, divisor=divisor)
     config = str(tmp_path / 'search.py')
     cfg.dump(config)
     export = load_tool('export_ticket')
@@ -128,6 +148,10 @@ def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path):
     n_slim = sum(p.numel() for p in slim.parameters())
     removed = sum(int((~channel_keep(load_ticket(ticket).masks, g)).sum()) for g in groups)
     assert removed > 0 and n_slim < n_full
+    widths = [s[0] for n, s in json.loads(json.dumps(
+        {k: list(v.shape) for k, v in slim.state_dict().items()})).items()
+        if n.endswith('conv2.weight') and n.startswith('backbone.layer')]
+    assert all(w % divisor == 0 for w in widths), widths
     # the slim model is evaluated by tools/test.py like any detector
     test = load_tool('test')
     out = tmp_path / 'metrics.json'
@@ -210,8 +234,10 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
 
 
 @pytest.mark.parametrize('colt,message', [
-    (dict(granularity='channel', method='random', random_from='x.safetensors'),
+    (dict(granularity='channel', method='ticket', init_ticket=dict(path='x.safetensors')),
      "granularity='channel' works with method"),
+    (dict(granularity='channel', method='gmp'), "method='gmp' prunes single weights"),
+    (dict(method='torch_pruning', granularity='channel'), "channel_groups='deep'"),
     (dict(granularity='block'), "colt.granularity must be one of ['weight', 'channel']"),
     (dict(granularity='channel', weight_score='movement'), "weight_score='movement' scores"),
     (dict(weight_score='gradient'), "colt.weight_score must be one of"),
@@ -230,3 +256,88 @@ def test_channel_configs_parse():
                  'channel_colt_smallconv_demo', 'channel_imp_smallconv_demo'):
         s = ColtSettings.from_cfg(Config.fromfile(osp.join(ROOT, 'configs', f'{name}.py')).colt)
         assert s.granularity == 'channel'
+
+
+def test_channel_divisor_keeps_a_multiple_of_the_divisor_in_every_group():
+    from colt_det.core.channels import ChannelGroup, channel_prune
+    g = torch.Generator().manual_seed(0)
+    w = {f'c{i}.weight': torch.randn(c, 4, 3, 3, generator=g) for i, c in enumerate((32, 24, 64))}
+    groups = [ChannelGroup([n], [n], [f'x{n}'], [], w[n].shape[0]) for n in w]
+    mask = {n: torch.ones_like(t, dtype=torch.bool) for n, t in w.items()}
+    for scope in ('layer', 'global'):
+        m = mask
+        for _ in range(3):
+            m = channel_prune(w, m, groups, 0.3, scope=scope, divisor=8)
+            kept = [int(channel_keep(m, x).sum()) for x in groups]
+            assert all(k % 8 == 0 and k >= 8 for k in kept), (scope, kept)
+    # without the divisor the widths are whatever the ratio gives
+    assert [int(channel_keep(channel_prune(w, mask, groups, 0.3), x).sum())
+            for x in groups] == [22, 17, 45]
+
+
+def test_onnx_export_of_a_slim_detector_runs_in_onnxruntime_like_torch(voc_data, tmp_path):
+    """--onnx: the slim detector's backbone+neck and RPN maps, in stock onnxruntime, equal to
+    eager torch within colt_det.deploy.onnx.TOLERANCE."""
+    import numpy as np
+
+    from colt_det.core.prunable import channel_groups
+    from colt_det.deploy.onnx import TOLERANCE, TensorPart, load_detector, onnx_session
+    from colt_det.tasks.base import get_task
+    cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel',
+                     channel_groups='deep')
+    model = get_task('det').build_model(cfg)
+    ticket = str(tmp_path / 'final.safetensors')
+    _fake_channel_ticket(model, channel_groups(model, 'deep'), ticket, depth='deep')
+    config = str(tmp_path / 'search.py')
+    cfg.dump(config)
+    export = load_tool('export_ticket')
+    assert export.main([ticket, str(tmp_path / 'slim'), '--slim', config, '--onnx',
+                        '--input-size', '96', '128']) == 0
+    session = onnx_session(str(tmp_path / 'slim.onnx'))
+    slim, _ = load_detector(str(tmp_path / 'slim.py'), str(tmp_path / 'slim.pth'))
+    part = TensorPart(slim)
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        want = part(x)
+    got = session.run(None, {'image': x.numpy()})
+    assert len(got) == len(want) == 5 * 3  # 5 FPN levels, RPN class and box maps per level
+    for g, t in zip(got, want):
+        np.testing.assert_allclose(g, t.numpy(), **TOLERANCE)
+    # the input size is the traced one: another size is refused by onnxruntime
+    with pytest.raises(Exception):
+        session.run(None, {'image': torch.randn(1, 3, 64, 64).numpy()})
+
+
+def test_one_shot_random_and_torch_pruning_channel_tickets(voc_data, tmp_path):
+    """The channel baselines on theta0: one-shot by filter L1 (every group keeps its best
+    half), random channels of the same widths, and Torch-Pruning's MetaPruner (its widths)."""
+    from colt_det.core.prunable import channel_groups
+    from colt_det.runtime.checkpoints import load_state
+    from colt_det.search import ColtSearch
+    from colt_det.tasks.base import get_task
+    common = dict(granularity='channel', channel_groups='deep', num_partitions=1,
+                  target_sparsity=0.5, final_train=False)
+    runs = {}
+    for name, colt in (('oneshot', dict(method='oneshot', prune_scope='layer')),
+                       ('torch_pruning', dict(method='torch_pruning', channel_divisor=8))):
+        cfg = det_config(voc_data, str(tmp_path / name), **common, **colt)
+        ColtSearch(cfg).run()
+        runs[name] = cfg.work_dir
+    cfg = det_config(voc_data, str(tmp_path / 'random'), **common, method='random',
+                     random_from=osp.join(runs['oneshot'], 'tickets', 'oneshot.safetensors'))
+    ColtSearch(cfg).run()
+    groups = channel_groups(get_task('det').build_model(cfg), 'deep')
+    theta0 = load_state(osp.join(runs['oneshot'], 'theta0.safetensors'))
+    one = load_ticket(osp.join(runs['oneshot'], 'tickets', 'oneshot.safetensors')).masks
+    rnd = load_ticket(osp.join(cfg.work_dir, 'tickets', 'random.safetensors')).masks
+    tp_mask = load_ticket(osp.join(runs['torch_pruning'], 'tickets',
+                                   'torch_pruning.safetensors')).masks
+    for g in groups:
+        keep = channel_keep(one, g)
+        assert int(keep.sum()) == g.channels - round(0.5 * g.channels)
+        score = sum(theta0[n].abs().flatten(1).mean(1) for n in g.scored)
+        assert score[keep].min() >= score[~keep].max()  # the best filters stay
+        assert int(channel_keep(rnd, g).sum()) == int(keep.sum())  # same widths, random
+        kept = int(channel_keep(tp_mask, g).sum())
+        assert kept % 8 == 0 and 0 < kept < g.channels
+    assert any(not torch.equal(channel_keep(rnd, g), channel_keep(one, g)) for g in groups)

@@ -44,6 +44,7 @@ def main(argv=None) -> int:
 
 
 def _export_slim(args) -> int:
+    from ..core import read_ticket_meta
     from ..core.prunable import channel_groups
     from ..deploy.slim import export_slim
     from ..tasks.base import task_of
@@ -54,7 +55,8 @@ def _export_slim(args) -> int:
     for path in outputs:
         refuse_existing(path, args.force)
     model = task_of(cfg).build_model(cfg)
-    config_path, ckpt = export_slim(cfg, args.ticket, stem, channel_groups(model),
+    depth = read_ticket_meta(args.ticket).get('channel_groups', 'inner')
+    config_path, ckpt = export_slim(cfg, args.ticket, stem, channel_groups(model, depth),
                                     overwrite=args.force, model_shapes={
                                         n: tuple(t.shape) for n, t in model.state_dict().items()})
     print(f'{args.ticket} -> {config_path} + {ckpt}')

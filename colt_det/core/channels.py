@@ -6,14 +6,22 @@ follows it, and the input channels of the convs that read them. Masking a channe
 conv rows and the BN weight *and bias*, so the channel is exactly zero after the BN and the
 network computes the same function without it: :mod:`colt_det.deploy.slim` then removes it for real.
 
-Groups are found with torch-pruning's dependency graph. Only groups without residual coupling
-are used (no element-wise add/concatenation in the group) and whose channels are read by a conv
-or linear layer inside the module (not returned as one of its outputs): pruning them never
-changes the module's output shapes, so the neck/head of a detector or classifier stay as they
-are. In a ResNet these are the inner channels of every block.
+Groups are found with torch-pruning's dependency graph, whose channels are read by a conv or
+linear layer inside the traced module (not returned as one of its outputs), so pruning them
+never changes the module's output shapes. Two depths:
+
+* ``'inner'`` (default): groups without residual coupling (no element-wise add/concatenation in
+  the group), traced on the backbone alone: in a ResNet the inner channels of every block. The
+  neck and heads stay as they are.
+* ``'deep'``: every channel of backbone + neck (traced together) that is not an output of the
+  neck: also those tied to residual sums (a ResNet stage's stream: every block's last conv,
+  the downsample branch and their BatchNorms, pruned together; the neck's lateral convs that
+  read the stage lose those input channels), the stem, and the FPN's lateral channels (summed
+  top-down across levels, read by its output convs, whose outputs keep their width). Masking a
+  coupled channel zeroes it in every branch of the sum, so it stays zero all the way.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 from torch import nn
@@ -44,10 +52,19 @@ class ChannelGroup:
 
 
 def find_channel_groups(module: nn.Module, example_input: torch.Tensor,
-                        prefix: str = '') -> List[ChannelGroup]:
+                        prefix: str = '', coupled: bool = False,
+                        producer_prefix: str = '') -> List[ChannelGroup]:
     """The prunable channel groups of ``module`` (names prefixed with ``prefix``).
 
     Uses torch-pruning's dependency graph on one forward pass of ``example_input``.
+
+    Args:
+        module (nn.Module): the module traced.
+        example_input (Tensor): an input it runs on.
+        prefix (str): prepended to every parameter name.
+        coupled (bool): also groups tied by element-wise sums (residual streams).
+        producer_prefix (str): only groups whose producing layers' names start with it (e.g.
+            ``'backbone.'``: a neck's own channels are not pruned, only read less).
     """
     import torch_pruning as tp
 
@@ -56,21 +73,25 @@ def find_channel_groups(module: nn.Module, example_input: torch.Tensor,
     try:
         graph = tp.DependencyGraph().build_dependency(module, example_inputs=example_input)
         names = {m: n for n, m in module.named_modules()}
-        groups = [_as_channel_group(g, names, prefix) for g in graph.get_all_groups(
+        groups = [_as_channel_group(g, names, prefix, coupled) for g in graph.get_all_groups(
             root_module_types=[nn.Conv2d])]
     finally:
         module.train(was_training)
-    return [g for g in groups if g is not None]
+    return [g for g in groups if g is not None
+            and all(n.startswith(prefix + producer_prefix) for n in g.producers)]
 
 
-def _as_channel_group(group, names: Dict[nn.Module, str], prefix: str):
+def _as_channel_group(group, names: Dict[nn.Module, str], prefix: str, coupled: bool = False):
     producers, scored, consumers, buffers, channels = [], [], [], [], 0
     for dep, idxs in group.items:
         target = dep.target.module
         handler = getattr(dep.handler, '__name__', str(dep.handler))
         if target not in names:  # an operation (add, concat, relu, pooling, ...)
-            if any(op in str(dep.target) for op in ('AddBackward', 'CatBackward', 'Sub')):
-                return None  # residual / concatenation coupling: not an inner group
+            op = str(dep.target)
+            if 'CatBackward' in op or 'Sub' in op or ('AddBackward' in op and not coupled):
+                return None  # concatenation (or, inner groups only, residual) coupling
+            if 'OutputOp' in op:
+                return None  # the channels leave the module
             continue
         name = prefix + names[target]
         if isinstance(target, (nn.Conv2d, nn.Linear)) and 'in_channels' in handler:
@@ -90,7 +111,8 @@ def _as_channel_group(group, names: Dict[nn.Module, str], prefix: str):
             return None  # a layer type slimming does not handle
     if not scored or not consumers:
         return None  # channels leave the module (an output) or are not read by a layer
-    return ChannelGroup(sorted(set(producers)), scored, consumers, buffers, channels)
+    return ChannelGroup(sorted(set(producers)), sorted(set(scored)), sorted(set(consumers)),
+                        sorted(set(buffers)), channels)
 
 
 def channel_param_names(groups: Sequence[ChannelGroup]) -> List[str]:
@@ -105,7 +127,7 @@ def channel_keep(mask: Mask, group: ChannelGroup) -> torch.Tensor:
 
 def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
                   groups: Sequence[ChannelGroup], ratio: float,
-                  scope: str = 'layer', score: str = 'l1') -> Mask:
+                  scope: str = 'layer', score: str = 'l1', divisor: int = 1) -> Mask:
     """Prune ``ratio`` of the still-kept channels, ranked by the L1 norm of their filters.
 
     Args:
@@ -117,6 +139,8 @@ def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
             channels of all groups ranked together by their filters' mean absolute value.
         score (str): a registered channel score (:mod:`colt_det.core.scores`): ``'l1'``, the
             filters' mean |w|; ``'l1_bn'``, times the |gamma| of the BatchNorm that follows.
+        divisor (int): every group keeps a multiple of this many channels (its lowest-scoring
+            extra ones go too): odd widths erase speed-ups on real hardware.
 
     Returns:
         Mask: a new channel mask; every group keeps at least one channel.
@@ -137,6 +161,10 @@ def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
                 k_new[torch.where(k_old, s, torch.full_like(s, -1.0)).argmax()] = True
     else:
         raise ValueError(f"prune scope must be 'global' or 'layer', got {scope!r}")
+    if divisor > 1:  # each group's best multiple of divisor channels (at least divisor)
+        new = [_drop_lowest(s, old, int(old.sum()) - max(
+            int(k.sum()) // divisor * divisor, min(divisor, int(old.sum()))))
+            for s, old, k in zip(scores, keeps, new)]
     return channel_mask(mask, groups, new)
 
 
@@ -149,6 +177,18 @@ def channel_mask(like: Mask, groups: Sequence[ChannelGroup],
             shape = like[name].shape
             out[name] = keep.view(-1, *([1] * (len(shape) - 1))).expand(shape).clone()
     return out
+
+
+def random_channel_mask_like(mask: Mask, groups: Sequence[ChannelGroup],
+                             generator: Optional[torch.Generator] = None) -> Mask:
+    """Random channels with the widths of ``mask``'s groups (the random-ticket baseline)."""
+    keeps = []
+    for g in groups:
+        n = int(channel_keep(mask, g).sum())
+        keep = torch.zeros(g.channels, dtype=torch.bool)
+        keep[torch.randperm(g.channels, generator=generator)[:n]] = True
+        keeps.append(keep)
+    return channel_mask(mask, groups, keeps)
 
 
 def _drop_lowest(scores: torch.Tensor, keep: torch.Tensor, k: int) -> torch.Tensor:

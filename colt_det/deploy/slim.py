@@ -34,7 +34,19 @@ def build_slim_backbone(backbone: dict, shapes: Dict[str, List[int]]) -> nn.Modu
         nn.Module: the backbone with the same parameter names and narrower layers (the
         weights are loaded from the slim checkpoint afterwards).
     """
-    module = ROOT_MODELS.build(copy.deepcopy(backbone))
+    return build_slim_module(backbone, shapes)
+
+
+@MODELS.register_module(name='SlimModule')
+def build_slim_module(module: dict, shapes: Dict[str, List[int]]) -> nn.Module:
+    """Any module (a neck whose lateral convs read a narrower backbone) built as configured,
+    then every conv/BN in ``shapes`` (names relative to it) narrowed."""
+    return narrow_(ROOT_MODELS.build(copy.deepcopy(module)), shapes)
+
+
+def narrow_(module: nn.Module, shapes: Dict[str, List[int]]) -> nn.Module:
+    """Replace every conv/BN of ``module`` named in ``shapes`` (``'<name>.weight'``) by a
+    narrower one (fresh weights: load the slim state afterwards); returns ``module``."""
     for name, child in list(module.named_modules()):
         shape = shapes.get(f'{name}.weight')
         if shape is not None:
@@ -42,6 +54,18 @@ def build_slim_backbone(backbone: dict, shapes: Dict[str, List[int]]) -> nn.Modu
             parent = module.get_submodule(parent_name) if parent_name else module
             setattr(parent, attr, _narrowed(child, shape))
     return module
+
+
+def slim_copy(model: nn.Module, mask: Dict[str, torch.Tensor],
+              groups: List[ChannelGroup]) -> nn.Module:
+    """A physically narrower copy of ``model`` under channel ``mask`` (same outputs as the
+    masked model), in memory: for measuring FLOPs and latency without an export."""
+    from ..core.apply import state_of, unwrap
+    out = copy.deepcopy(unwrap(model))
+    state, shapes = slim_state(state_of(out), mask, groups)
+    narrow_(out, shapes)
+    out.load_state_dict(state, strict=True)
+    return out
 
 
 def _narrowed(layer: nn.Module, shape: List[int]) -> nn.Module:
@@ -71,13 +95,20 @@ def slim_state(state: Dict[str, torch.Tensor], mask: Dict[str, torch.Tensor],
     return out, shapes
 
 
-def slim_config(cfg: Config, shapes: Dict[str, list], prefix: str = 'backbone.') -> Config:
-    """``cfg`` with its backbone wrapped in ``colt_det.SlimBackbone`` (and no ``colt`` block)."""
+def slim_config(cfg: Config, shapes: Dict[str, list]) -> Config:
+    """``cfg`` with its backbone wrapped in ``colt_det.SlimBackbone`` and, where its layers
+    changed too (deep channel tickets), its neck in ``colt_det.SlimModule`` (no ``colt``
+    block)."""
     out = copy.deepcopy(cfg)
     out.pop('colt', None)
-    rel = {n[len(prefix):]: s for n, s in shapes.items() if n.startswith(prefix)}
+
+    def rel(part: str) -> dict:
+        return {n[len(part) + 1:]: s for n, s in shapes.items() if n.startswith(part + '.')}
     out.model.backbone = dict(type='colt_det.SlimBackbone', backbone=out.model.backbone,
-                              shapes=rel)
+                              shapes=rel('backbone'))
+    if rel('neck'):
+        out.model.neck = dict(type='colt_det.SlimModule', module=out.model.neck,
+                              shapes=rel('neck'))
     return out
 
 

@@ -20,13 +20,14 @@ def stage_hooks(prunable: Optional[dict] = None, mask: Optional[str] = None,
                 theta0: Optional[str] = None, prune_ratio: Optional[float] = None,
                 prune_scope: str = 'global', granularity: str = 'weight',
                 channel_score: str = 'l1', weight_score: str = 'magnitude',
-                min_density: float = 0.0, out_mask: Optional[str] = None,
+                min_density: float = 0.0, channel_depth: str = 'inner',
+                channel_divisor: int = 1, out_mask: Optional[str] = None,
                 out_result: Optional[str] = None, out_state: Optional[str] = None,
                 check_finite_loss: bool = True, progress_interval: int = 0,
                 stage_name: str = 'stage', seed: Optional[int] = None) -> List[dict]:
     """The hook configs of one stage (see :class:`ColtHook` for the arguments)."""
     hooks = [dict(type='colt_det.ColtMaskHook', prunable=prunable, mask=mask, theta0=theta0,
-                  granularity=granularity)]
+                  granularity=granularity, channel_depth=channel_depth)]
     if check_finite_loss:
         hooks.append(dict(type='colt_det.FiniteLossHook', interval=progress_interval or 50))
     if seed is not None:
@@ -36,9 +37,11 @@ def stage_hooks(prunable: Optional[dict] = None, mask: Optional[str] = None,
                           prune_ratio=prune_ratio, out_mask=out_mask, scope=prune_scope,
                           granularity=granularity, weight_score=weight_score,
                           channel_score=channel_score, min_density=min_density,
-                          theta0=theta0))
+                          theta0=theta0, channel_depth=channel_depth,
+                          channel_divisor=channel_divisor))
     hooks.append(dict(type='colt_det.StageRecordHook', out_result=out_result, prunable=prunable,
-                      mask=mask, granularity=granularity, out_state=out_state,
+                      mask=mask, granularity=granularity, channel_depth=channel_depth,
+                      out_state=out_state,
                       progress_interval=progress_interval, stage_name=stage_name))
     return hooks
 

@@ -12,10 +12,11 @@ from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 
 
-def stage_mask(model, spec: PrunableSpec, granularity: str, mask_path: Optional[str]):
+def stage_mask(model, spec: PrunableSpec, granularity: str, mask_path: Optional[str],
+               depth: str = 'inner'):
     """(the mask a stage starts from, the channel groups or None): ``mask_path``'s masks,
     checked against the prunable set, or nothing pruned."""
-    names, groups = masked_params(unwrap(model), spec, granularity)
+    names, groups = masked_params(unwrap(model), spec, granularity, depth)
     if not mask_path:
         return ones_mask(unwrap(model), names), groups
     mask = load_mask(mask_path)
@@ -41,22 +42,26 @@ class ColtMaskHook(Hook):
         prunable (dict): :class:`~colt_det.core.PrunableSpec` options (which weights are masked).
         mask (str, optional): the mask file to train with; None: nothing pruned yet.
         theta0 (str, optional): the safetensors state to rewind to before training.
-        granularity (str): ``'weight'`` or ``'channel'`` (inner channels of ``model.backbone``).
+        granularity (str): ``'weight'`` or ``'channel'`` (channels of ``model.backbone``).
+        channel_depth (str): channels: ``'inner'`` or ``'deep'`` (:mod:`colt_det.core.channels`).
     """
 
     priority = 'ABOVE_NORMAL'  # before CheckpointHook, so checkpoints hold masked weights
 
     def __init__(self, prunable: Optional[dict] = None, mask: Optional[str] = None,
-                 theta0: Optional[str] = None, granularity: str = 'weight') -> None:
+                 theta0: Optional[str] = None, granularity: str = 'weight',
+                 channel_depth: str = 'inner') -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.theta0_path = theta0
         self.granularity = granularity
+        self.depth = channel_depth
         self.mask: Dict[str, torch.Tensor] = {}
         self.enforcer: Optional[MaskEnforcer] = None
 
     def _prepare(self, runner) -> None:
-        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path)
+        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
+                             self.depth)
         self.mask = broadcast_mask(mask)
         self.enforcer = MaskEnforcer(unwrap(runner.model), self.mask)
 

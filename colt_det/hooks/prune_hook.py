@@ -29,6 +29,8 @@ class ColtPruneHook(Hook):
         granularity (str): ``'weight'`` or ``'channel'``.
         weight_score (str): a registered weight score (:mod:`colt_det.core.scores`).
         channel_score (str): a registered channel score.
+        channel_depth (str): channels: ``'inner'`` or ``'deep'``.
+        channel_divisor (int): channels: every group keeps a multiple of this many.
         min_density (float): every layer keeps at least this fraction (the guard; 0: off).
         theta0 (str, optional): the rewind point, for scores that need it (movement).
     """
@@ -39,7 +41,8 @@ class ColtPruneHook(Hook):
                  prune_ratio: float = 0.2, out_mask: Optional[str] = None,
                  scope: str = 'global', granularity: str = 'weight',
                  weight_score: str = 'magnitude', channel_score: str = 'l1',
-                 min_density: float = 0.0, theta0: Optional[str] = None) -> None:
+                 min_density: float = 0.0, theta0: Optional[str] = None,
+                 channel_depth: str = 'inner', channel_divisor: int = 1) -> None:
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.ratio = prune_ratio
@@ -50,16 +53,19 @@ class ColtPruneHook(Hook):
         self.channel_score = channel_score
         self.min_density = min_density
         self.theta0_path = theta0
+        self.depth = channel_depth
+        self.divisor = channel_divisor
 
     def after_train(self, runner) -> None:
         crash_point('stage_trained')  # tests: a kill after training, before the stage's files
-        mask, groups = stage_mask(runner.model, self.spec, self.granularity, self.mask_path)
+        mask, groups = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
+                                  self.depth)
         new_mask = mask
         if runner.rank == 0:
             params = dict(unwrap(runner.model).named_parameters())
             if groups is not None:
                 new_mask = channel_prune(params, mask, groups, self.ratio, self.scope,
-                                         self.channel_score)
+                                         self.channel_score, self.divisor)
             else:
                 theta0 = load_state(self.theta0_path) if self.score.needs_theta0 else None
                 scores = self.score({n: params[n] for n in mask}, theta0)

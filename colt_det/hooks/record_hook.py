@@ -33,7 +33,7 @@ class StageRecordHook(Hook):
         out_result (str): the record (``result.json``).
         prunable (dict): :class:`~colt_det.core.PrunableSpec` options (the recorded sparsity).
         mask (str, optional): the stage's mask (None: nothing pruned).
-        granularity (str): ``'weight'`` or ``'channel'``.
+        granularity (str): ``'weight'`` or ``'channel'`` (``channel_depth``: which channels).
         out_state (str, optional): write the trained state here (late rewinding: theta0).
         progress_interval (int): print ``iter i/n, loss, ETA`` every this many iterations
             (0: never).
@@ -46,12 +46,14 @@ class StageRecordHook(Hook):
 
     def __init__(self, out_result: Optional[str] = None, prunable: Optional[dict] = None,
                  mask: Optional[str] = None, granularity: str = 'weight',
+                 channel_depth: str = 'inner',
                  out_state: Optional[str] = None, progress_interval: int = 0,
                  stage_name: str = 'stage', started_at: Optional[float] = None) -> None:
         self.out_result = out_result
         self.spec = PrunableSpec.from_cfg(prunable)
         self.mask_path = mask
         self.granularity = granularity
+        self.depth = channel_depth
         self.out_state = out_state
         self.progress_interval = progress_interval
         self.stage_name = stage_name
@@ -98,7 +100,8 @@ class StageRecordHook(Hook):
             save_state(self.out_state, unwrap(runner.model))
         stats = getattr(runner.train_dataloader.dataset, 'stats', None)
         early = runner.message_hub.get_info(EARLY_STOP)
-        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path)
+        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
+                             self.depth)
         self._write(runner, sparsity=sparsity(mask).overall, iters=runner.iter,
                     **({'partition_stats': stats} if stats else {}),
                     **({'early_stop': early} if early else {}),

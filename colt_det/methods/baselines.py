@@ -4,6 +4,8 @@ from typing import List, Optional
 import torch
 
 from ..core import random_mask_like, save_ticket
+from ..core.channels import channel_prune, random_channel_mask_like
+from ..core.prunable import masked_params
 from ..core.pruning import prune_to_sparsity
 from ..core.scores import weight_score
 from ..errors import SearchError
@@ -34,9 +36,18 @@ class GivenTicket(Method):
         return ctx.work.ticket('init')
 
 
+def channel_groups_of(ctx):
+    """The search's channel groups (its model built once more: groups are not kept)."""
+    s = ctx.settings
+    return masked_params(ctx.task.build_model(ctx.cfg), s.spec, 'channel', s.channel_groups)[1]
+
+
 @METHODS.register_module('random')
 class RandomMask(Method):
-    """A random mask with the per-layer sparsity of the ``random_from`` ticket."""
+    """A random mask with the per-layer sparsity of the ``random_from`` ticket (channel
+    tickets: random channels with its per-group widths)."""
+
+    supports_channels = True
 
     def check(self, s) -> None:
         if not s.random_from:
@@ -46,7 +57,10 @@ class RandomMask(Method):
     def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
         def write():
             g = torch.Generator().manual_seed(ctx.settings.seed)
-            mask = random_mask_like(ctx.sources.random, g)  # checked by the pre-flight
+            if ctx.settings.granularity == 'channel':
+                mask = random_channel_mask_like(ctx.sources.random, channel_groups_of(ctx), g)
+            else:
+                mask = random_mask_like(ctx.sources.random, g)  # checked by the pre-flight
             save_ticket(path, mask, load_state(ctx.work.theta0),
                         meta=ctx.meta(round=0, source=ctx.settings.random_from))
         path = ctx.work.ticket('random')
@@ -55,7 +69,11 @@ class RandomMask(Method):
 
 @METHODS.register_module('oneshot')
 class OneShot(Method):
-    """theta0 (e.g. a pretrained backbone) pruned once to ``target_sparsity`` by its score."""
+    """theta0 (e.g. a pretrained backbone) pruned once to ``target_sparsity`` by its score;
+    channel tickets: ``target_sparsity`` of every group's channels (layer scope) or of all
+    channels (global), ranked by ``channel_score``."""
+
+    supports_channels = True
 
     def check(self, s) -> None:
         if weight_score(s.weight_score).needs_theta0:
@@ -74,9 +92,13 @@ class OneShot(Method):
             weights = {n: theta0[n] for n in ctx.prunable}
             ones = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
             s = ctx.settings
-            scores = weight_score(s.weight_score)(weights, theta0)
-            mask = prune_to_sparsity(scores, ones, s.target_sparsity, s.prune_scope,
-                                     s.min_density)
+            if s.granularity == 'channel':
+                mask = channel_prune(theta0, ones, channel_groups_of(ctx), s.target_sparsity,
+                                     s.prune_scope, s.channel_score, s.channel_divisor)
+            else:
+                scores = weight_score(s.weight_score)(weights, theta0)
+                mask = prune_to_sparsity(scores, ones, s.target_sparsity, s.prune_scope,
+                                         s.min_density)
             save_ticket(path, mask, theta0, meta=ctx.meta(round=0, oneshot=True))
         path = ctx.work.ticket('oneshot')
         return write_once(path, write)
@@ -87,6 +109,8 @@ class GivenMask(Method):
     """``mask_from``'s mask on this search's theta0, all of it: a ticket rewound to the theta0
     it was found from, including what a ticket file does not hold (e.g. a pretrained
     backbone's BatchNorm, which ``init_ticket`` with mode 'rewind' cannot restore)."""
+
+    supports_channels = True
 
     def check(self, s) -> None:
         if not s.mask_from:

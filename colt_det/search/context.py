@@ -76,7 +76,9 @@ class SearchContext:
                     classes=list(self.classes), method=s.method,
                     partition_scheme=s.partition_scheme, partitions=self.groups,
                     num_partitions=len(self.groups), prune_ratio=s.prune_ratio,
-                    prune_scope=s.prune_scope, granularity=s.granularity, seed=s.seed,
+                    prune_scope=s.prune_scope, granularity=s.granularity,
+                    **({'channel_groups': s.channel_groups} if s.granularity == 'channel'
+                       else {}), seed=s.seed,
                     toolkit_version=__version__, **extra)
 
     def summary(self, rounds: List[dict], final: Optional[dict]) -> dict:

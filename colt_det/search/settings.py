@@ -6,6 +6,7 @@ from mmengine.config import ConfigDict
 
 from ..core import PrunableSpec
 from ..core.partition import PARTITION_SCHEMES
+from ..core.prunable import CHANNEL_DEPTHS
 from ..core.schedule import resolve_iters
 from ..core.scores import CHANNEL_SCORES, WEIGHT_SCORES
 from .method import get_method
@@ -40,6 +41,10 @@ class ColtSettings:
     # 'weight': unstructured; 'channel': whole inner channels of model.backbone (deployable)
     granularity: str = 'weight'
     channel_score: str = 'l1'  # channels: 'l1' (filter mean |w|) | 'l1_bn' (x BN |gamma|)
+    # channels: 'inner' (each block's inner channels) | 'deep' (+ the residual streams, the
+    # neck's lateral convs read fewer); widths kept a multiple of channel_divisor
+    channel_groups: str = 'inner'
+    channel_divisor: int = 1
     # weights: 'magnitude' (|w|, the paper) | 'movement' (|w - theta0|: how far training moved it)
     weight_score: str = 'magnitude'
     # the layer-collapse guard: every layer keeps at least this fraction of its weights
@@ -115,6 +120,8 @@ class ColtSettings:
         _check_choice('prune_scope', self.prune_scope, ('global', 'layer'))
         _check_choice('granularity', self.granularity, ('weight', 'channel'))
         _check_choice('channel_score', self.channel_score, tuple(sorted(CHANNEL_SCORES)))
+        _check_choice('channel_groups', self.channel_groups, CHANNEL_DEPTHS)
+        _check_int('channel_divisor', self.channel_divisor, 1)
         _check_choice('weight_score', self.weight_score, tuple(sorted(WEIGHT_SCORES)))
         if self.weight_score != 'magnitude' and self.granularity != 'weight':
             raise ValueError(f"colt.weight_score={self.weight_score!r} scores single weights: "
@@ -153,12 +160,11 @@ class ColtSettings:
             v = getattr(self, name)
             if v is not None and not isinstance(v, dict):
                 raise ValueError(f'colt.{name} must be a dict of train_cfg overrides, got {v!r}')
-        if self.granularity == 'channel' and (not method.supports_channels or self.init_ticket
-                                              or self.random_from or self.mask_from):
+        if self.granularity == 'channel' and (not method.supports_channels or self.init_ticket):
             channel = sorted(n for n, m in _methods().items() if m.supports_channels)
             raise ValueError(f"colt.granularity='channel' works with method {channel} and no "
-                             f"init_ticket/random_from/mask_from (got method={self.method!r}): "
-                             f"use granularity='weight' for the others")
+                             f"init_ticket (got method={self.method!r}): use "
+                             f"granularity='weight' for the others")
         _check_choice('partition_scheme', self.partition_scheme,
                       tuple(sorted(PARTITION_SCHEMES)))
         if task.policies is not None:

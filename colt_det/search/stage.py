@@ -90,7 +90,9 @@ def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
         out_state=work.theta0 if rewind else None,
         prune_ratio=s.prune_ratio if stage.prune else None, prune_scope=s.prune_scope,
         granularity=s.granularity, channel_score=s.channel_score, weight_score=s.weight_score,
-        min_density=s.min_density, out_mask=WorkDir.stage_mask(stage.dir) if stage.prune else None,
+        min_density=s.min_density, channel_depth=s.channel_groups,
+        channel_divisor=s.channel_divisor,
+        out_mask=WorkDir.stage_mask(stage.dir) if stage.prune else None,
         out_result=WorkDir.stage_result(stage.dir), progress_interval=s.progress_interval,
         seed=s.seed, stage_name=osp.relpath(stage.dir, work.root))
     es = s.early_stop_options

@@ -61,7 +61,7 @@ def preflight(cfg: Config, s: ColtSettings, task: Task, work: WorkDir,
     check_writable(work.root)
     work.check_no_links()
     model = task.build_model(cfg)
-    prunable, _ = masked_params(model, s.spec, s.granularity)
+    prunable, _ = masked_params(model, s.spec, s.granularity, s.channel_groups)
     params = [n for n, _ in model.named_parameters()]
     unused = [p for p in s.spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
     if unused:
