@@ -1,29 +1,25 @@
-"""What a deployed ticket costs: parameters, FLOPs, checkpoint size, CPU latency and mAP.
+"""Latency that can be trusted: slim detectors' backbone + neck, eager torch and onnxruntime.
 
-For each run (a finished search work dir and its config) the script measures the model users
-would ship:
+Batch 1; every model runs ``--warmup`` times, then ``--runs`` timed calls whose median counts;
+that is repeated ``--repeats`` times with the models interleaved (every model once per round),
+so a drift of the machine hits all alike; the table gives the median of the rounds' medians and
+their spread (max - min). Two detectors:
 
-    dense            the dense reference (``final_masked.pth``: nothing is zero)
-    unstructured     a weight ticket as mmdet loads it: the dense layout with zeros
-    channel (slim)   a channel ticket exported with ``tools/export_ticket.py --slim``
+* ``det-hard`` (128 x 128): the dense detector and the slim tickets of
+  ``benchmarks/channel_tickets.py`` (its JSON's exports), at their trained weights;
+* ``voc`` (1024 x 608, VOC's 1000 x 600 padded to 32): the R-50 FPN of
+  ``configs/colt_faster_rcnn_voc.py`` from a random theta0 (latency does not depend on the
+  values), dense and one-shot deep channel tickets (filter L1, widths a multiple of 8) whose
+  backbone MACs are each level's.
 
-Parameters (all and non-zero), GFLOPs of backbone + neck (``extract_feat``, MMEngine's
-FlopAnalyzer; the heads are identical in every variant), checkpoint size, the latency of one
-image through the whole detector (``test_step``: preprocessing, backbone, neck, RPN, RoI head,
-NMS) and of ``extract_feat`` alone (batch 1, median of ``--repeats`` runs after ``--warmup``), and
-VOC07 mAP@0.5 on the config's test set (``tools/test.py``'s evaluation).
-
-Usage (after ``make demo`` and the two channel searches of the demo detector):
-    .venv/bin/python tools/train.py configs/channel_colt_faster_rcnn_demo.py
-    .venv/bin/python tools/train.py configs/channel_imp_faster_rcnn_demo.py
-    .venv/bin/python benchmarks/deploy.py --out benchmarks/results/deploy_det_cpu.json
+Usage:
+    .venv/bin/python benchmarks/deploy.py [--detectors det-hard voc] [--runs 50 --repeats 3]
 """
 import argparse
 import json
 import os
 import os.path as osp
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -31,150 +27,163 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-RUNS = [  # name, config, work dir, kind
-    ('dense', 'configs/dense_faster_rcnn_demo.py', 'work_dirs/demo/dense_faster_rcnn_demo',
-     'dense'),
-    ('COLT unstructured (masked)', 'configs/colt_faster_rcnn_demo.py',
-     'work_dirs/demo/colt_faster_rcnn_demo', 'masked'),
-    ('COLT channel (slim)', 'configs/channel_colt_faster_rcnn_demo.py',
-     'work_dirs/channel_colt_faster_rcnn_demo', 'slim'),
-    ('IMP channel (slim)', 'configs/channel_imp_faster_rcnn_demo.py',
-     'work_dirs/channel_imp_faster_rcnn_demo', 'slim'),
-]
+VOC_CONFIG = 'configs/colt_faster_rcnn_voc.py'
+VOC_INPUT = (608, 1024)
+LEVELS = (0.5, 0.33, 0.25)
 
 
-def model_files(config: str, work_dir: str, kind: str, tmp: str):
-    """(config, checkpoint) of the model to ship: the slim export for channel tickets."""
-    from colt_det.search.workdir import WorkDir
-    work = WorkDir(work_dir)
-    if kind != 'slim':
-        return config, work.final_masked
-    stem = osp.join(tmp, osp.basename(work_dir) + '_slim')
-    tool = _tool('export_ticket')
-    if tool.main([work.final_ticket, stem, '--slim', config]) != 0:
-        raise SystemExit(f'error: could not export {work.final_ticket}')
-    return stem + '.py', stem + '.pth'
-
-
-def _tool(name: str):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def one_test_batch(cfg, task):
-    """One preprocessed test image (batch 1), as the test dataloader gives it."""
-    import copy
-
-    from mmengine.dataset import pseudo_collate
-    from mmengine.registry import DATASETS
-    with task.scope(cfg):
-        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
-    return pseudo_collate([dataset[0]])
-
-
-def timed(fn, warmup: int, repeats: int) -> float:
-    """Median seconds of ``fn()``."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def measure(name: str, config: str, checkpoint: str, warmup: int, repeats: int) -> dict:
+def _runners(name: str, model, size, tmp: str, threads: int) -> dict:
+    """Eager and onnxruntime calls of ``model``'s backbone + neck."""
     import torch
-    from mmengine.analysis import FlopAnalyzer
-    from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
 
-    from colt_det.tasks.det.evaluate import evaluate_detector
-    from colt_det.tasks.base import get_task
-    cfg = Config.fromfile(config)
-    task = get_task('det')
-    model = task.build_model(cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    model.eval()
-    batch = one_test_batch(cfg, task)
+    from colt_det.deploy.onnx import TensorPart, onnx_session
+    part = TensorPart(model, with_rpn=False).eval()
+    x = torch.randn(1, 3, *size)
+    path = osp.join(tmp, f'{len(os.listdir(tmp))}.onnx')
     with torch.no_grad():
-        inputs = model.data_preprocessor(batch, False)['inputs']
+        torch.onnx.export(part, (x,), path, dynamo=False, opset_version=17,
+                          input_names=['image'])
+    session = onnx_session(path, threads)
+    feed = {'image': x.numpy()}
 
-        class Features(torch.nn.Module):
-            def __init__(self, det):
-                super().__init__()
-                self.det = det
-
-            def forward(self, x):
-                return self.det.extract_feat(x)
-
-        flops = FlopAnalyzer(Features(model), (inputs, ))
-        flops.unsupported_ops_warnings(False)
-        flops.uncalled_modules_warnings(False)
-        gflops = flops.total() / 1e9
-        latency = timed(lambda: model.test_step(batch), warmup, repeats)
-        feat_latency = timed(lambda: model.extract_feat(inputs), warmup, repeats)
-    params = sum(p.numel() for p in model.parameters())
-    nonzero = sum(int((p != 0).sum()) for p in model.parameters())
-    metrics = evaluate_detector(cfg, checkpoint, coco=False)
-    return dict(name=name, config=config, checkpoint=checkpoint, params=params,
-                nonzero_params=nonzero, gflops_backbone_neck=gflops,
-                input_shape=list(inputs.shape), checkpoint_mb=osp.getsize(checkpoint) / 2**20,
-                latency_ms=latency * 1e3, extract_feat_ms=feat_latency * 1e3,
-                map50=metrics['voc07/mAP'])
+    def eager():
+        with torch.no_grad():
+            part(x)
+    return {f'{name}|eager': eager, f'{name}|onnxruntime': lambda: session.run(None, feed)}
 
 
-def table(rows: list) -> str:
-    dense = rows[0]
-    head = ('| model | params (M) | non-zero (M) | GFLOPs backbone+neck | checkpoint MB | '
-            'latency ms (x dense) | backbone+neck ms | VOC07 mAP@0.5 (vs dense) |')
-    lines = [head, '|' + '---|' * 8]
+def det_hard_models(channel_json: str):
+    """(name, model, MACs fractions, mAP) of dense and every slim ticket of the JSON."""
+    import torch
+
+    from colt_det.deploy.onnx import load_detector
+    with open(channel_json) as f:
+        result = json.load(f)
+    runs = result.get('runs', {}).get(str(result['seeds'][0]))
+    rows = (runs or result)['rows']
+    from colt_det.search.workdir import WorkDir
+    dense_work = osp.join(ROOT, 'work_dirs', 'bench_channels_det-hard', 'dense')
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+    import search_cost
+    cfg = search_cost.load_cfg(result['config'], dense_work, {})
+    from colt_det.tasks.base import get_task
+    dense = get_task('det').build_model(cfg).eval()
+    state = torch.load(WorkDir(dense_work).final_masked, map_location='cpu',
+                       weights_only=False)['state_dict']
+    dense.load_state_dict(state)
+    out = [('dense', dense, dict(backbone=1.0, extract_feat=1.0), result['dense']['metric'])]
     for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['params'] / 1e6:.2f} | {r['nonzero_params'] / 1e6:.2f} | "
-            f"{r['gflops_backbone_neck']:.3f} | {r['checkpoint_mb']:.1f} | "
-            f"{r['latency_ms']:.1f} ({dense['latency_ms'] / r['latency_ms']:.2f}x faster) | "
-            f"{r['extract_feat_ms']:.1f} | {r['map50']:.4f} "
-            f"({(r['map50'] - dense['map50']) * 100:+.1f} pts) |")
-    return '\n'.join(lines)
+        slim = r.get('slim') or osp.join(ROOT, 'work_dirs', 'bench_channels_det-hard',
+                                         f"{r['method']}_final_{r['level']:g}", 'slim', 'slim')
+        model, _ = load_detector(slim + '.py', slim + '.pth')
+        out.append((f"{r['method']} {r['level']:g}", model,
+                    dict(backbone=r['macs_backbone'], extract_feat=r['macs_backbone_neck']),
+                    r['metric']))
+    return out, tuple(result['input_size'])
+
+
+def voc_models():
+    """(name, model, MACs fractions, None) of the VOC-scale R-50 FPN: dense and one-shot
+    deep channel tickets at each level."""
+    import torch
+    from mmengine.config import Config
+
+    from colt_det.core.channels import channel_prune
+    from colt_det.core.prunable import channel_groups
+    from colt_det.deploy.measure import feature_macs
+    from colt_det.deploy.slim import slim_copy
+    from colt_det.tasks.base import get_task
+    cfg = Config.fromfile(osp.join(ROOT, VOC_CONFIG))
+    torch.manual_seed(0)
+    dense = get_task('det').build_model(cfg).eval()
+    groups = channel_groups(dense, 'deep')
+    base = {p: feature_macs(dense, VOC_INPUT, p) for p in ('backbone', 'extract_feat')}
+    weights = dict(dense.named_parameters())
+    ones = {n: torch.ones_like(weights[n], dtype=torch.bool) for g in groups for n in g.producers}
+    out = [('R-50 FPN dense', dense, dict(backbone=1.0, extract_feat=1.0), None)]
+
+    def slim_at(ratio):
+        mask = channel_prune(weights, ones, groups, ratio, 'layer', 'l1', 8)
+        model = slim_copy(dense, mask, groups).eval()
+        return model, {p: feature_macs(model, VOC_INPUT, p) / base[p] for p in base}
+    for level in LEVELS:
+        lo, hi, best = 0.0, 0.95, None
+        for _ in range(10):  # bisect the ratio whose backbone MACs are the level's
+            mid = (lo + hi) / 2
+            model, macs = slim_at(mid)
+            if best is None or abs(macs['backbone'] - level) < abs(best[2]['backbone'] - level):
+                best = (mid, model, macs)
+            lo, hi = (mid, hi) if macs['backbone'] > level else (lo, mid)
+        out.append((f'R-50 FPN one-shot {level:g}', best[1], best[2], None))
+    return out, base
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--threads', type=int, default=os.cpu_count(),
-                        help='torch CPU threads (default: all cores)')
-    parser.add_argument('--warmup', type=int, default=10)
-    parser.add_argument('--repeats', type=int, default=50)
-    parser.add_argument('--out', help='JSON of the measurements')
+    parser.add_argument('--detectors', nargs='+', default=['det-hard', 'voc'],
+                        choices=['det-hard', 'voc'])
+    parser.add_argument('--channel-json', default=osp.join(
+        ROOT, 'benchmarks', 'results', 'channel_tickets_det-hard.json'))
+    parser.add_argument('--runs', type=int, default=50)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
+                                                  'deploy_latency_cpu.json'))
     args = parser.parse_args()
     import torch
-    torch.set_num_threads(args.threads)
-    missing = [w for _, _, w, _ in RUNS if not osp.isfile(osp.join(ROOT, w,
-                                                                   'colt_summary.json'))]
-    if missing:
-        sys.exit(f'error: finished runs missing: {missing}; run the commands in this '
-                 f"script's docstring first")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix='colt_deploy_') as tmp:
-        for name, config, work_dir, kind in RUNS:
-            cfg_path, ckpt = model_files(osp.join(ROOT, config), osp.join(ROOT, work_dir),
-                                         kind, tmp)
-            rows.append(measure(name, cfg_path, ckpt, args.warmup, args.repeats))
-            print(f"{name}: {rows[-1]['latency_ms']:.1f} ms, mAP {rows[-1]['map50']:.4f}",
-                  flush=True)
-    print(table(rows))
-    if args.out:
-        device = dict(cpu=platform.processor() or platform.machine(), threads=args.threads,
-                      cpu_count=os.cpu_count(), torch=torch.__version__)
-        with open(args.out, 'w') as f:
-            json.dump(dict(device=device, warmup=args.warmup, repeats=args.repeats,
-                           rows=[{k: v for k, v in r.items() if k not in ('config',
-                                                                           'checkpoint')}
-                                 for r in rows], table=table(rows)), f, indent=2)
+
+    from colt_det.core import atomic_write_json
+    from colt_det.deploy.measure import interleaved_latency
+    threads = torch.get_num_threads()
+    result = dict(device=dict(cpu=platform.machine(), processor=platform.processor(),
+                              threads=threads, cpu_count=os.cpu_count(),
+                              torch=torch.__version__),
+                  runs=args.runs, warmup=args.warmup, repeats=args.repeats, detectors={})
+    for det in args.detectors:
+        started = time.time()
+        if det == 'det-hard':
+            models, size = det_hard_models(args.channel_json)
+            base = None
+        else:
+            (models, base), size = voc_models(), VOC_INPUT
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            runners = {}
+            for name, model, macs, metric in models:
+                runners.update(_runners(name, model, size, tmp, threads))
+                rows.append(dict(name=name, params=sum(p.numel() for p in model.parameters()),
+                                 macs_backbone=macs['backbone'],
+                                 macs_backbone_neck=macs['extract_feat'], metric=metric))
+            times = interleaved_latency(runners, args.runs, args.warmup, args.repeats)
+        for row in rows:
+            for rt in ('eager', 'onnxruntime'):
+                t = times[f"{row['name']}|{rt}"]
+                row[f'{rt}_ms'] = 1e3 * t['median']
+                row[f'{rt}_spread_ms'] = 1e3 * t['spread']
+        dense = rows[0]
+        for row in rows:
+            for rt in ('eager', 'onnxruntime'):
+                row[f'{rt}_speedup'] = dense[f'{rt}_ms'] / row[f'{rt}_ms']
+        result['detectors'][det] = dict(input_size=list(size), rows=rows,
+                                        dense_macs=base, seconds=round(time.time() - started))
+        print(table(result['detectors'][det], det))
+    atomic_write_json(args.out, result)
+    print(f'JSON: {args.out}')
+
+
+def table(det: dict, name: str) -> str:
+    h, w = det['input_size']
+    lines = [f'{name} ({w} x {h}), backbone + neck, batch 1',
+             '| model | params | backbone MACs | backbone+neck MACs | eager ms | onnxruntime ms | '
+             'speed-up (eager / onnxruntime) | mAP@0.5 |', '|---|---|---|---|---|---|---|---|']
+    for r in det['rows']:
+        m = '-' if r['metric'] is None else f"{r['metric']:.4f}"
+        lines.append(f"| {r['name']} | {r['params']:,} | {r['macs_backbone']:.3f}x | "
+                     f"{r['macs_backbone_neck']:.3f}x | {r['eager_ms']:.1f} ± "
+                     f"{r['eager_spread_ms']:.1f} | {r['onnxruntime_ms']:.1f} ± "
+                     f"{r['onnxruntime_spread_ms']:.1f} | {r['eager_speedup']:.2f}x / "
+                     f"{r['onnxruntime_speedup']:.2f}x | {m} |")
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -18,11 +18,12 @@ def feature_macs(detector: nn.Module, input_size: Sequence[int], part: str = 'ex
     from mmengine.logging import MMLogger
     module = TensorPart(detector, with_rpn=False) if part == 'extract_feat' else getattr(
         detector, part)
+    module.eval()  # (mmdet's ResNet.train() returns None: not chained)
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel('ERROR')  # its notes on untraced heads and parameter-free ops
     try:
-        info = get_model_complexity_info(module.eval(), inputs=(torch.randn(1, 3, *input_size),),
+        info = get_model_complexity_info(module, inputs=(torch.randn(1, 3, *input_size),),
                                          show_table=False, show_arch=False)
     finally:
         logger.setLevel(level)

@@ -1,0 +1,301 @@
+"""Slim detectors where masks matter: channel tickets on the hard detection set, side by side
+with the one-shot baselines and Torch-Pruning's own pruner, at the same compression.
+
+Every method starts from the same pretrained theta0 (the det-hard benchmark's config) and prunes
+the same channels: ``colt.channel_groups='deep'`` (each block's inner channels, the residual
+streams, the stem and the FPN's lateral channels) with widths kept a multiple of 8. The
+compression levels are MACs of the backbone (``--levels``, fractions of the dense backbone's):
+
+    channel-colt-N2   COLT N=2 rounds (1 epoch per stage, p of every group's channels per round)
+    channel-imp       IMP rounds, the same schedule
+        (a round method's point at a level is its round whose backbone MACs are nearest)
+    oneshot-l1        theta0's channels pruned once by filter L1 (``channel_score='l1'``)
+    oneshot-l1bn      ... by filter L1 x |BN gamma| (``'l1_bn'``)
+    random            random channels with oneshot-l1's widths
+    torch-pruning     Torch-Pruning's MetaPruner with GroupMagnitudeImportance (its
+                      ``GroupNormImportance``), one shot on theta0
+        (the one-shot ratios are bisected until the backbone's MACs match the level)
+    dense             the same schedule, nothing pruned
+
+Every ticket is then fine-tuned with the final schedule (the same for all), exported with
+``colt-export --slim`` and evaluated from the slim model with ``colt-test``; the table reports
+the slim model's parameters, MACs (backbone, backbone + neck), checkpoint size and mAP@0.5.
+Runs resume: delete the work root to start over.
+
+Usage:
+    .venv/bin/python benchmarks/channel_tickets.py                      # 3 levels, seed 0
+    .venv/bin/python benchmarks/channel_tickets.py --seeds 0 1 2 --levels 0.33
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+os.environ.setdefault('PYTHONHASHSEED', '0')
+
+import search_cost  # noqa: E402
+
+CONFIG = 'configs/colt_faster_rcnn_hard_pretrained32.py'  # --config for another
+CHANNELS = dict(granularity='channel', channel_groups='deep', channel_divisor=8,
+                prune_scope='layer', channel_score='l1')
+ROUND_RATE = 0.1  # of every group's channels per round: several rounds between two levels
+SEARCH = dict(target_sparsity=0.7, max_rounds=14, final_train=False, prune_ratio=ROUND_RATE)
+ROUND_METHODS = {'channel-colt-N2': dict(method='colt', num_partitions=2),
+                 'channel-imp': dict(method='imp', num_partitions=1)}
+ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
+            'oneshot-l1bn': dict(method='oneshot', channel_score='l1_bn'),
+            'torch-pruning': dict(method='torch_pruning')}
+METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + ['random', 'dense']
+INPUT = (128, 128)  # the det-hard detector's test scale
+
+
+class Measure:
+    """MACs of masks of the benchmark's model (built once, theta0 loaded)."""
+
+    def __init__(self, cfg, theta0_path: str) -> None:
+        from colt_det.core.prunable import channel_groups
+        from colt_det.deploy.measure import feature_macs
+        from colt_det.runtime.checkpoints import load_state
+        from colt_det.tasks.base import get_task
+        self.model = get_task('det').build_model(cfg).eval()
+        self.theta0 = load_state(theta0_path)
+        self.model.load_state_dict(self.theta0, strict=True)
+        self.groups = channel_groups(self.model, 'deep')
+        self.dense = {p: feature_macs(self.model, INPUT, p) for p in ('backbone', 'extract_feat')}
+
+    def macs(self, mask) -> Dict[str, float]:
+        """MACs of the slim model under ``mask``, as fractions of the dense model's."""
+        from colt_det.deploy.measure import feature_macs
+        from colt_det.deploy.slim import slim_copy
+        slim = slim_copy(self.model, mask, self.groups)
+        return {p: feature_macs(slim, INPUT, p) / self.dense[p] for p in self.dense}
+
+    def one_shot_mask(self, name: str, ratio: float, s: dict):
+        from colt_det.core.channels import channel_prune
+        from colt_det.core.prunable import torch_pruning_mask
+        ones = {n: p.new_ones(p.shape, dtype=bool) for g in self.groups for n in g.producers
+                for p in [self.theta0[n]]}
+        if name == 'torch-pruning':
+            return torch_pruning_mask(self.model, self.groups, ratio, s['channel_divisor'])
+        return channel_prune(self.theta0, ones, self.groups, ratio, s['prune_scope'],
+                             ONE_SHOT[name]['channel_score'], s['channel_divisor'])
+
+    def ratio_for(self, name: str, level: float, s: dict) -> float:
+        """The pruning ratio whose one-shot mask has backbone MACs nearest ``level``."""
+        lo, hi, best = 0.0, 0.95, None
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            got = self.macs(self.one_shot_mask(name, mid, s))['backbone']
+            if best is None or abs(got - level) < abs(best[1] - level):
+                best = (mid, got)
+            lo, hi = (mid, hi) if got > level else (lo, mid)
+        return round(best[0], 4)
+
+
+def slim_eval(config: str, work: str, out_dir: str) -> dict:
+    """The final ticket exported slim (``colt-export --slim``) and tested (``colt-test``)."""
+    import json
+
+    from colt_det.cli import export as export_cmd
+    from colt_det.cli import test as test_cmd
+    from colt_det.deploy.onnx import load_detector
+    from colt_det.search.workdir import WorkDir
+    stem = osp.join(out_dir, 'slim')
+    ticket = WorkDir(work).final_ticket
+    from colt_det.core import read_ticket_meta
+    if read_ticket_meta(ticket).get('granularity') != 'channel':  # dense: nothing to slim
+        return dict(map50=None, params=None, checkpoint_mb=osp.getsize(
+            WorkDir(work).final_masked) / 2 ** 20, slim=None)
+    cfg_path = osp.join(out_dir, 'search.py')
+    if not osp.exists(stem + '.pth'):
+        os.makedirs(out_dir, exist_ok=True)
+        search_cost.load_cfg(config, work, {}).dump(cfg_path)
+        assert export_cmd.main([ticket, stem, '--slim', cfg_path, '--force']) == 0
+    metrics = osp.join(out_dir, 'metrics.json')
+    if not osp.exists(metrics):
+        assert test_cmd.main([stem + '.py', stem + '.pth', '--out', metrics, '--no-coco']) == 0
+    model, _ = load_detector(stem + '.py', stem + '.pth')
+    return dict(map50=json.load(open(metrics))['voc07/mAP'],
+                params=sum(p.numel() for p in model.parameters()),
+                checkpoint_mb=osp.getsize(stem + '.pth') / 2 ** 20, slim=stem)
+
+
+def run(levels: List[float], seed: int, work_root: str, methods: List[str],
+        config: str = CONFIG) -> dict:
+    from mmengine.config import Config
+
+    from colt_det.core import load_ticket
+    from colt_det.search.workdir import WorkDir
+    seeded = dict(seed=seed)
+    base = dict(CHANNELS, **seeded)
+    rows, rounds = [], {}
+
+    def final(name: str, level: float, colt: dict) -> dict:
+        work = osp.join(work_root, f'{name}_final_{level:g}')
+        print(f'== {name} at {level:g}: final training ({colt})', flush=True)
+        f = search_cost.final_metric(config, work, dict(base, **colt))
+        return dict(f, work=work, **slim_eval(config, work, osp.join(work, 'slim')))
+
+    # the round methods search once, deep enough for the smallest level
+    for name in [m for m in ROUND_METHODS if m in methods]:
+        work = osp.join(work_root, name)
+        print(f'== {name}: search', flush=True)
+        search_cost.run_search(search_cost.load_cfg(config, work, dict(
+            base, **SEARCH, **ROUND_METHODS[name])))
+        rounds[name] = search_cost.rounds_of(work)
+    theta0 = WorkDir(osp.join(work_root, next(iter(rounds)))).theta0 if rounds else None
+    if theta0 is None:  # a run without round methods: theta0 from the dense reference
+        search_cost.final_metric(config, osp.join(work_root, 'dense'), dict(seeded,
+                                                                           method='dense'))
+        theta0 = WorkDir(osp.join(work_root, 'dense')).theta0
+    measure = Measure(search_cost.load_cfg(config, osp.join(work_root, 'tmp'), {}), theta0)
+    for name, rs in rounds.items():
+        for r in rs:
+            r['macs'] = measure.macs(load_ticket(r['ticket']).masks)
+        for level in levels:
+            hit = min(rs, key=lambda r: abs(r['macs']['backbone'] - level))
+            upto = [r for r in rs if r['round'] <= hit['round']]
+            f = final(name, level, dict(method='mask', mask_from=hit['ticket']))
+            rows.append(_row(name, level, f, hit['macs'], round=hit['round'],
+                             samples=sum(r['samples'] for r in upto),
+                             search_seconds=sum(r['seconds'] for r in upto)))
+    widths = {}
+    for name in [m for m in ONE_SHOT if m in methods or (m == 'oneshot-l1' and 'random' in
+                                                            methods)]:
+        for level in levels:
+            ratio = measure.ratio_for(name, level, base)
+            macs = measure.macs(measure.one_shot_mask(name, ratio, base))
+            f = final(name, level, dict(ONE_SHOT[name], target_sparsity=ratio))
+            widths[(name, level)] = WorkDir(f['work']).final_ticket
+            if name in methods:
+                rows.append(_row(name, level, f, macs, ratio=ratio))
+    if 'random' in methods:
+        for level in levels:
+            src = widths[('oneshot-l1', level)]
+            f = final('random', level, dict(method='random', random_from=src))
+            rows.append(_row('random', level, f,
+                             measure.macs(load_ticket(WorkDir(f['work']).final_ticket).masks)))
+    dense = None
+    if 'dense' in methods:
+        print('== dense', flush=True)
+        work = osp.join(work_root, 'dense')
+        d = search_cost.final_metric(config, work, dict(seeded, method='dense'))
+        dense = dict(d, params=sum(p.numel() for p in measure.model.parameters()),
+                     macs_backbone=measure.dense['backbone'],
+                     macs_backbone_neck=measure.dense['extract_feat'])
+    return dict(seed=seed, levels=levels, rows=rows, dense=dense,
+                curves={n: [dict(round=r['round'], sparsity=r['sparsity'], macs=r['macs'],
+                                 samples=r['samples']) for r in rs] for n, rs in rounds.items()})
+
+
+def _row(method: str, level: float, f: dict, macs: dict, **extra) -> dict:
+    return dict(method=method, level=level, metric=f['map50'], final_metric=f['metric'],
+                params=f['params'], checkpoint_mb=f['checkpoint_mb'],
+                macs_backbone=macs['backbone'], macs_backbone_neck=macs['extract_feat'],
+                final_seconds=f['seconds'], **extra)
+
+
+def aggregate(runs: Dict[int, dict]) -> List[dict]:
+    """Mean and std over seeds of each (method, level) row present in every run."""
+    keys = list(dict.fromkeys((r['method'], r['level']) for res in runs.values()
+                              for r in res['rows']))
+    out = []
+    for method, level in keys:
+        each = [next((r for r in res['rows'] if (r['method'], r['level']) == (method, level)),
+                     None) for res in runs.values()]
+        if any(e is None for e in each):
+            continue
+        values = [e['metric'] for e in each]
+        out.append(dict(each[0], metric=statistics.mean(values), per_seed=values,
+                        metric_std=statistics.stdev(values) if len(values) > 1 else 0.0))
+    return out
+
+
+def table(result: dict) -> str:
+    lines = ['| method | level | backbone MACs | backbone+neck MACs | params | checkpoint MB | '
+             'mAP@0.5 (slim) |', '|---|---|---|---|---|---|---|']
+    for r in sorted(result['rows'], key=lambda r: (r['level'], METHODS.index(r['method']))):
+        m = (f"{r['metric']:.4f} ± {r['metric_std']:.4f}" if 'metric_std' in r
+             else f"{r['metric']:.4f}")
+        lines.append(f"| {r['method']} | {r['level']:g} | {r['macs_backbone']:.3f}x | "
+                     f"{r['macs_backbone_neck']:.3f}x | {r['params']:,} | "
+                     f"{r['checkpoint_mb']:.1f} | {m} |")
+    d = result.get('dense')
+    if d:
+        m = (f"{d['metric']:.4f} ± {d['metric_std']:.4f}" if 'metric_std' in d
+             else f"{d['metric']:.4f}")
+        lines.append(f"| dense | - | 1.000x ({d['macs_backbone'] / 1e6:.1f} M) | 1.000x "
+                     f"({d['macs_backbone_neck'] / 1e6:.1f} M) | {d['params']:,} | - | {m} |")
+    return '\n'.join(lines)
+
+
+def verdicts(result: dict) -> List[str]:
+    """Per level: the best slim ticket and whether it is within 1 point of dense (Welch
+    interval over seeds where there are several)."""
+    out = []
+    d = result.get('dense')
+    if not d:
+        return out
+    dense = d.get('per_seed') or [d['metric']]
+    for level in result['levels']:
+        rows = [r for r in result['rows'] if r['level'] == level]
+        if not rows:
+            continue
+        best = max(rows, key=lambda r: r['metric'])
+        vs = search_cost._difference(best.get('per_seed') or [best['metric']], dense)
+        within = statistics.mean(best.get('per_seed') or [best['metric']]) >= \
+            statistics.mean(dense) - search_cost.WITHIN
+        out.append(f"{level:g}x backbone MACs: best {best['method']} {best['metric']:.4f} "
+                   f"({best['macs_backbone_neck']:.3f}x backbone+neck MACs), vs dense {vs}: "
+                   f"{'within' if within else 'not within'} 1 point")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default=CONFIG)
+    parser.add_argument('--levels', type=float, nargs='+', default=[0.5, 0.33, 0.25])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--methods', nargs='+', default=METHODS, choices=METHODS)
+    parser.add_argument('--work-root', default=osp.join(ROOT, 'work_dirs',
+                                                        'bench_channels_det-hard'))
+    parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
+                                                  'channel_tickets_det-hard.json'))
+    args = parser.parse_args()
+    from colt_det.core import atomic_write_json
+    started = time.time()
+    base = search_cost.load_cfg(args.config, '/tmp', {})
+    pretrained = search_cost.ensure_pretrained(base.colt.init_ticket['path'],
+                                               base.get('pretrain_config')) \
+        if base.colt.get('init_ticket') else None
+    runs = {s: run(sorted(args.levels, reverse=True), s,
+                   osp.realpath(osp.join(args.work_root, f'seed_{s}'))
+                   if len(args.seeds) > 1 else args.work_root, args.methods, args.config)
+            for s in args.seeds}
+    first = runs[args.seeds[0]]
+    result = dict(first, config=args.config, channels=CHANNELS, round_rate=ROUND_RATE,
+                  input_size=INPUT, pretrained=pretrained, seeds=args.seeds,
+                  total_seconds=round(time.time() - started, 1),
+                  machine=dict(cpu_count=os.cpu_count()))
+    if len(args.seeds) > 1:
+        result['rows'] = aggregate(runs)
+        result['runs'] = {str(s): r for s, r in runs.items()}
+        if all(r['dense'] for r in runs.values()):
+            values = [r['dense']['metric'] for r in runs.values()]
+            result['dense'] = dict(first['dense'], metric=statistics.mean(values),
+                                   per_seed=values, metric_std=statistics.stdev(values))
+    os.makedirs(osp.dirname(args.out), exist_ok=True)
+    atomic_write_json(args.out, result)
+    print(table(result))
+    print('\n'.join(verdicts(result)))
+    print(f'JSON: {args.out}')
+
+
+if __name__ == '__main__':
+    main()
