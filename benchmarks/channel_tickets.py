@@ -32,7 +32,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -128,8 +128,6 @@ def slim_eval(config: str, work: str, out_dir: str) -> dict:
 
 def run(levels: List[float], seed: int, work_root: str, methods: List[str],
         config: str = CONFIG) -> dict:
-    from mmengine.config import Config
-
     from colt_det.core import load_ticket
     from colt_det.search.workdir import WorkDir
     seeded = dict(seed=seed)

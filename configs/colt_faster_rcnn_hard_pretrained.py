@@ -3,7 +3,7 @@
 # every round (issue #13, item 3). The benchmark's default is its 32-epoch variant,
 # configs/colt_faster_rcnn_hard_pretrained32.py (docs/benchmarks.md §8).
 _base_ = ['./colt_faster_rcnn_hard.py']
-# the config that trains init_ticket (benchmarks/search_cost.py runs it when it is missing)
+# the config that trains init_ticket (benchmarks/search_cost runs it when it is missing)
 pretrain_config = 'configs/pretrain_tvresnet18_hard_cls.py'
 # fine-tuned the way mmdet fine-tunes a pretrained ResNet (its R-50 configs): BatchNorm
 # statistics frozen at the pretrained ones (norm_eval; the affine parameters still train) and

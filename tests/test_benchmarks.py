@@ -29,6 +29,9 @@ def test_verdict_checks_each_target():
     assert [ln[:4] for ln in lines] == ['MISS', 'MISS', 'MET ', 'MET ', 'MET ']
     result['rows'][2].update(metric=0.96)  # random only 3.8 points below IMP
     assert search_cost.verdict(result).splitlines()[4].startswith('MISS')
+    # the thresholds are data: a 3-point goal is met by the same rows
+    lines = search_cost.verdict(result, dict(search_cost.GOALS, random_below_imp=0.03))
+    assert lines.splitlines()[4].startswith('MET ') and '>= 3 points below' in lines
     table = search_cost.table(result)
     assert '| random | 89% | 0 |' in table and table.rstrip().endswith('| - |')
 
