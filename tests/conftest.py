@@ -95,3 +95,24 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def checksums(root) -> dict:
+    """sha256 of every file under ``root`` (to assert that nothing changed)."""
+    import hashlib
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            with open(osp.join(d, f), 'rb') as fh:
+                out[osp.relpath(osp.join(d, f), root)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def one_line_error(capsys, code, *expected) -> str:
+    """The run failed with exit 1 and exactly one stderr line naming the problem."""
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert code == 1, err
+    assert len(err) == 1 and err[0].startswith('error: '), err
+    for text in expected:
+        assert text in err[0], err[0]
+    return err[0]

@@ -5,7 +5,6 @@ The tools run in-process (``main(argv)``); a simulated kill (``COLT_DET_CRASH_AT
 search exactly at a write boundary, as SIGKILL would (tests/test_crash_resume.py keeps the real
 signal).
 """
-import hashlib
 import json
 import os
 import os.path as osp
@@ -13,7 +12,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT, load_tool, write_tiny_cls_cfg
+from conftest import ROOT, checksums, load_tool, one_line_error, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, save_ticket
 from colt_det.runtime.faults import SimulatedCrash
@@ -25,26 +24,6 @@ train, eval_tool, compare_runs, export_ticket = (load_tool(n).main for n in (
 @pytest.fixture(scope='module')
 def tiny_cfg(cls_data, tmp_path_factory):
     return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
-
-
-def checksums(root) -> dict:
-    out = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            with open(osp.join(d, f), 'rb') as fh:
-                out[osp.relpath(osp.join(d, f), root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
-
-
-def one_line_error(capsys, code, *expected):
-    """The run failed with exit 1 and exactly one stderr line naming the problem."""
-    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert code == 1, err
-    assert err and err[-1].startswith('error: '), err
-    assert 'Traceback' not in '\n'.join(err)
-    for text in expected:
-        assert text in err[-1], err[-1]
-    return err[-1]
 
 
 def final_mask(work):

@@ -7,7 +7,9 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, cls_config, det_config, load_tool, write_tiny_cls_cfg
+from conftest import (ROOT, checksums, cls_config, det_config, load_tool,
+                      write_tiny_cls_cfg)
+from conftest import one_line_error as one_line
 
 from colt_det.core import load_ticket, save_ticket
 from colt_det.runtime.faults import SimulatedCrash
@@ -26,25 +28,6 @@ def finished(tiny_cfg, tmp_path_factory):
     work = str(tmp_path_factory.mktemp('finished'))
     assert train([tiny_cfg, '--work-dir', work]) == 0
     return work
-
-
-def checksums(root) -> dict:
-    import hashlib
-    out = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            with open(osp.join(d, f), 'rb') as fh:
-                out[osp.relpath(osp.join(d, f), root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
-
-
-def one_line(capsys, code, *expected) -> str:
-    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert code == 1, err
-    assert len(err) == 1 and err[0].startswith('error: '), err
-    for text in expected:
-        assert text in err[0], err[0]
-    return err[0]
 
 
 def _crash(cfg, work, point, monkeypatch, *extra):

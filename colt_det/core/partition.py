@@ -11,18 +11,13 @@ lists`` registered under the name ``colt.partition_scheme`` uses::
 empty group), so a new scheme is one function.
 """
 import random
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
+
+from .table import Table
 
 ClassGroups = List[List[str]]
-PARTITION_SCHEMES: Dict[str, Callable] = {}
-
-
-def register_partition_scheme(name: str):
-    """Decorator: register a partition scheme as ``colt.partition_scheme=name``."""
-    def add(fn: Callable) -> Callable:
-        PARTITION_SCHEMES[name] = fn
-        return fn
-    return add
+PARTITION_SCHEMES = Table('partition_scheme')
+register_partition_scheme = PARTITION_SCHEMES.register  # decorator of a scheme function
 
 
 def _even(ordered: List[str], num_partitions: int) -> ClassGroups:
@@ -89,9 +84,7 @@ def partition_classes(classes: Sequence[str], num_partitions: int,
     classes = list(classes)
     if len(set(classes)) != len(classes):
         raise ValueError('class names must be unique')
-    if scheme not in PARTITION_SCHEMES:
-        raise ValueError(f'unknown partition scheme {scheme!r}: use one of '
-                         f'{sorted(PARTITION_SCHEMES)}')
+    PARTITION_SCHEMES.get_entry(scheme)  # a ValueError names the schemes
     if scheme != 'explicit':
         if not isinstance(num_partitions, int) or num_partitions < 1:
             raise ValueError(f'num_partitions must be an integer >= 1, got {num_partitions!r}')

@@ -21,6 +21,8 @@ from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 
+from .table import Table
+
 Scores = Dict[str, torch.Tensor]
 
 
@@ -47,40 +49,21 @@ class ChannelScore:
         raise NotImplementedError
 
 
-WEIGHT_SCORES: Dict[str, type] = {}
-CHANNEL_SCORES: Dict[str, type] = {}
-
-
-def register_weight_score(name: str):
-    """Class decorator: register a :class:`WeightScore` as ``colt.weight_score=name``."""
-    def add(cls):
-        WEIGHT_SCORES[name] = cls
-        return cls
-    return add
-
-
-def register_channel_score(name: str):
-    """Class decorator: register a :class:`ChannelScore` as ``colt.channel_score=name``."""
-    def add(cls):
-        CHANNEL_SCORES[name] = cls
-        return cls
-    return add
-
-
-def _get(table: Dict[str, type], name: str, option: str):
-    if name not in table:
-        raise ValueError(f'colt.{option} must be one of {sorted(table)}, got {name!r}')
-    return table[name]()
+WEIGHT_SCORES = Table('weight_score')
+CHANNEL_SCORES = Table('channel_score')
+# class decorators: register a WeightScore / ChannelScore under a name
+register_weight_score = WEIGHT_SCORES.register
+register_channel_score = CHANNEL_SCORES.register
 
 
 def weight_score(name: str) -> WeightScore:
     """The registered weight score ``name`` (a ValueError names the choices)."""
-    return _get(WEIGHT_SCORES, name, 'weight_score')
+    return WEIGHT_SCORES.get_entry(name)()
 
 
 def channel_score(name: str) -> ChannelScore:
     """The registered channel score ``name`` (a ValueError names the choices)."""
-    return _get(CHANNEL_SCORES, name, 'channel_score')
+    return CHANNEL_SCORES.get_entry(name)()
 
 
 @register_weight_score('magnitude')

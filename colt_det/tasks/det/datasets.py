@@ -172,8 +172,8 @@ _ENDS = {'.jpg': (b'\xff\xd9', 'no JPEG end marker'), '.jpeg': (b'\xff\xd9', 'no
 def truncated(path: str):
     """Why the JPEG/PNG at ``path`` is cut short (its end marker is missing), or None."""
     end = _ENDS.get(osp.splitext(path)[1].lower())
-    if end is None or not osp.isfile(path):
-        return None
+    if end is None or not osp.isfile(path) or not osp.getsize(path):
+        return None  # not checked here (an empty file cannot be read at all: said later)
     with open(path, 'rb') as f:
         f.seek(0, 2)
         f.seek(max(0, f.tell() - 4096))  # trailing metadata after the marker is allowed

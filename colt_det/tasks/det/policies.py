@@ -9,17 +9,12 @@ add one::
     def mine(instances, own):
         ...
 """
-from typing import Callable, Dict, List, Optional
+from typing import List, Optional
 
-PARTITION_POLICIES: Dict[str, Callable] = {}
+from ...core.table import Table
 
-
-def register_partition_policy(name: str):
-    """Decorator: register a policy as ``colt.partition_policy=name``."""
-    def add(fn: Callable) -> Callable:
-        PARTITION_POLICIES[name] = fn
-        return fn
-    return add
+PARTITION_POLICIES = Table('partition_policy')
+register_partition_policy = PARTITION_POLICIES.register  # decorator of a policy function
 
 
 @register_partition_policy('ignore')
