@@ -1,7 +1,8 @@
 """Ticket file size vs the dense fp32 state_dict at a given sparsity (ResNet-18 / ResNet-50).
 
 Usage:
-    .venv/bin/python benchmarks/ticket_size.py [--sparsity 0.89] [--depth 18]
+    .venv/bin/python benchmarks/ticket_size.py [--sparsity 0.89] [--depth 18] \
+        [--out benchmarks/results/ticket_size_r18.json]
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--sparsity', type=float, default=0.89)
     parser.add_argument('--depth', type=int, default=18)
+    parser.add_argument('--out', help='record the sizes as JSON here')
     args = parser.parse_args()
     from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.core import (PrunableSpec, magnitude_prune, ones_mask, save_ticket, sparsity,
@@ -51,6 +53,23 @@ def main() -> None:
     print('|---|---|---|')
     for label, size in rows:
         print(f'| {label} | {size / 2**20:.2f} | {size / dense:.3f} |')
+    if args.out:
+        from colt_det.core import atomic_write_json
+        atomic_write_json(args.out, dict(depth=args.depth, sparsity=sparsity(mask).overall,
+                                         dense_bytes=dense, rows=[
+                                             dict(content=label, bytes=size, mib=size / 2 ** 20,
+                                                  x_dense=size / dense)
+                                             for label, size in rows]))
+
+
+def table(result: dict) -> str:
+    """The recorded sizes as the script prints them."""
+    lines = [f"ResNet-{result['depth']} (ImageNet head), prunable = backbone convs, sparsity "
+             f"{result['sparsity']:.2%}; dense fp32 state_dict "
+             f"{result['dense_bytes'] / 2**20:.1f} MiB", '', '| ticket content | size MiB | '
+             'x dense |', '|---|---|---|']
+    lines += [f"| {r['content']} | {r['mib']:.2f} | {r['x_dense']:.3f} |" for r in result['rows']]
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

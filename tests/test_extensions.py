@@ -54,3 +54,26 @@ def test_a_new_partition_scheme_is_one_function_and_one_registry_entry(cls_data,
     assert ctx.groups == [sorted(classes[5:], key=classes.index),
                           sorted(classes[:5], key=classes.index)]
     assert not osp.exists(ctx.work.root)  # checking writes nothing
+
+
+def test_round_figures_go_to_the_configured_visualizer_backends(cls_data, tmp_path):
+    """One config line (``visualizer.vis_backends``) sends every round's figures and the final
+    metric to MMEngine's backends (here LocalVisBackend's scalars.json)."""
+    import json
+
+    from colt_det.search import ColtSearch
+    cfg = cls_config(cls_data, str(tmp_path / 'w'), max_rounds=2, target_sparsity=0.7)
+    cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    summary = ColtSearch(cfg).run()
+    files = glob.glob(osp.join(cfg.work_dir, 'tracking', '**', 'scalars.json'), recursive=True)
+    assert len(files) == 1
+    lines = [json.loads(ln) for ln in open(files[0])]
+    rounds = [ln for ln in lines if 'colt/sparsity' in ln]
+    assert [ln['step'] for ln in rounds] == [1, 2]
+    assert [ln['colt/sparsity'] for ln in rounds] == [r['sparsity'] for r in summary['rounds']]
+    assert all('colt/partition_0/accuracy/top1' in ln and 'colt/images' in ln for ln in rounds)
+    final = [ln for ln in lines if 'colt/final/accuracy/top1' in ln]
+    assert final and final[0]['colt/final/accuracy/top1'] == summary['final']['metric']
+    # a resumed search does not track its finished rounds again
+    ColtSearch(cfg, resume=True).run()
+    assert len([ln for ln in map(json.loads, open(files[0])) if 'colt/sparsity' in ln]) == 2

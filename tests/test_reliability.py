@@ -413,3 +413,13 @@ def test_docs_guarantee_table_names_tests_that_exist():
     missing = [t for t in sorted(cited) if t not in sources
                and not re.search(rf'def {t}\b', everything)]
     assert not missing, missing
+
+
+def test_written_files_get_the_permissions_of_any_new_file(tmp_path):
+    from colt_det.core.io import atomic_write_bytes
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(str(tmp_path / 'f'), b'x')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'f').stat().st_mode & 0o777 == 0o644  # not the temp file's 0600

@@ -143,3 +143,23 @@ def verdicts(result: dict) -> List[str]:
                              f"{colt['round']:g} vs {imp['round']:g}, images "
                              f"{colt['total_samples']:.0f} vs {imp['total_samples']:.0f}")
     return lines
+
+
+def gaps(result: dict, ref: str = 'imp') -> List[str]:
+    """Per target: every method's metric minus ``ref``'s (and dense's minus ``ref``'s), in
+    points, with the Welch interval where there are several seeds."""
+    lines = []
+    dense = result.get('dense')
+    for t in result['targets']:
+        base = _row(result, ref, t)
+        if not base:
+            continue
+        for r in result['rows']:
+            if r['target'] == t and r['reached'] and r['method'] != ref \
+                    and r['metric'] is not None:
+                lines.append(f"{t:.0%}: {r['method']} vs {ref}: "
+                             f"{_difference(_values(r), _values(base))}")
+        if dense:
+            d = dense.get('per_seed') or [dense['metric']]
+            lines.append(f"{t:.0%}: dense vs {ref}: {_difference(d, _values(base))}")
+    return lines
