@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU rows of docs/benchmarks.md §6, in one go on a GPU machine (results under OUT):
+# The GPU rows of docs/benchmarks/engineering.md, in one go on a GPU machine (results under OUT):
 #   OUT=benchmarks/results bash benchmarks/gpu_checks.sh
 set -euo pipefail
 OUT=${OUT:-benchmarks/results}

@@ -4,7 +4,7 @@
 # distractors, 'difficult' flags; 800 trainval / 200 test images of 128x128) with the slim
 # Faster R-CNN on a half-width ResNet-18 (base 32 channels: 2.8M backbone weights, a CPU-sized
 # stand-in whose 80% tickets have 0.56M left): the detection benchmark where masks have to make
-# a difference. Calibration: docs/benchmarks.md §8.
+# a difference. Calibration: docs/benchmarks/det_hard.md.
 _base_ = ['./colt_faster_rcnn_demo.py']
 demo_data = 'det_hard'
 data_root = 'data/demo/voc_hard/VOCdevkit/'

@@ -1,7 +1,7 @@
 # COLT on the hard detection set from a pretrained theta0: the backbone trained by
 # configs/pretrain_tvresnet18_hard_cls.py (16 epochs), rewound to those pretrained weights in
 # every round (issue #13, item 3). The benchmark's default is its 32-epoch variant,
-# configs/colt_faster_rcnn_hard_pretrained32.py (docs/benchmarks.md §8).
+# configs/colt_faster_rcnn_hard_pretrained32.py (docs/benchmarks/det_hard.md).
 _base_ = ['./colt_faster_rcnn_hard.py']
 # the config that trains init_ticket (benchmarks/search_cost runs it when it is missing)
 pretrain_config = 'configs/pretrain_tvresnet18_hard_cls.py'

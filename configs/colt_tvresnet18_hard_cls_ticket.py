@@ -5,7 +5,7 @@
 # values, mmdet ResNet names) is retrained on the detector with
 #   tools/train.py configs/colt_faster_rcnn_hard_pretrained.py \
 #       --cfg-options colt.method=mask colt.mask_from=<work_dir>/tickets/round_03.safetensors
-# IMP: --cfg-options colt.method=imp colt.num_partitions=1 (docs/benchmarks.md §8).
+# IMP: --cfg-options colt.method=imp colt.num_partitions=1 (docs/benchmarks/det_hard.md).
 _base_ = ['./pretrain_tvresnet18_hard_cls.py']
 train_cfg = dict(max_epochs=1, val_begin=2)  # val_begin > max_epochs: no validation
 _pretrained = 'work_dirs/pretrain_tvresnet18_hard_cls/tickets/final.safetensors'

@@ -1,4 +1,5 @@
-"""The benchmark scripts' bookkeeping (the runs themselves are by hand: docs/benchmarks.md)."""
+"""The benchmark scripts' bookkeeping (the runs themselves are by hand: docs/benchmarks/; the
+docs' numbers against the recorded JSON: tests/test_docs.py)."""
 import os.path as osp
 import sys
 
@@ -77,40 +78,6 @@ def test_a_pretrained_theta0_is_where_its_pretraining_writes_it():
         pretrain = Config.fromfile(osp.join(ROOT, cfg.pretrain_config))
         assert cfg.colt.init_ticket['path'] == osp.join(pretrain.work_dir, 'tickets',
                                                         'final.safetensors'), config
-
-
-def test_hard_set_numbers_in_the_docs_come_from_the_recorded_json():
-    """docs/benchmarks.md §8 quotes the hard sets' benchmark tables and verdicts as the script
-    printed them from benchmarks/results/search_cost_{det,cls}-hard*.json (rerun: the docs must
-    follow)."""
-    import glob
-    import json
-    with open(osp.join(ROOT, 'docs', 'benchmarks.md')) as f:
-        docs = f.read()
-    for task in ('det-hard', 'cls-hard'):
-        paths = glob.glob(osp.join(ROOT, 'benchmarks', 'results', f'search_cost_{task}*.json'))
-        assert paths, f'no recorded {task} benchmark'
-        for path in sorted(paths):
-            _check_quoted(path, task, docs)
-    # the calibration runs before the benchmark (benchmarks/calibration/record.py)
-    sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'calibration'))
-    import record
-    with open(osp.join(ROOT, 'benchmarks', 'results', 'hard_calibration_cpu.json')) as f:
-        calibration = json.load(f)
-    missing = [line for line in record.rows(calibration) if line not in docs]
-    assert not missing, f'hard_calibration_cpu.json: not in docs/benchmarks.md: {missing}'
-
-
-def _check_quoted(path: str, task: str, docs: str) -> None:
-    import json
-    with open(path) as f:
-        result = json.load(f)
-    assert result['task'] == task
-    if task == 'det-hard':  # theta0 is the pretrained backbone
-        assert result['pretrained']['metric'] is not None
-    quoted = search_cost.table(result).splitlines() + search_cost.verdict(result).splitlines()
-    missing = [line for line in quoted if line not in docs]
-    assert not missing, f'{osp.basename(path)}: not in docs/benchmarks.md: {missing}'
 
 
 def test_a_search_run_further_is_not_lowered(tmp_path):
