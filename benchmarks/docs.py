@@ -74,7 +74,10 @@ def gen_channel_verdicts(name: str) -> str:
 
 def gen_deploy_table(name: str, detector: str) -> str:
     import deploy
-    return deploy.table(load(name)['detectors'][detector], detector)
+    detectors = load(name)['detectors']
+    if detector not in detectors:
+        return f'_Not recorded yet: the {detector} rows of `benchmarks/results/{name}`._'
+    return deploy.table(detectors[detector], detector)
 
 
 def gen_calibration(name: str) -> str:
@@ -151,6 +154,8 @@ def regions(text: str) -> Iterator[Tuple[str, List[str], str]]:
 def render(gen: str, args: List[str]) -> str:
     if gen not in GENERATORS:
         raise ValueError(f'unknown generator {gen!r}: one of {sorted(GENERATORS)}')
+    if args and args[0].endswith('.json') and not osp.exists(osp.join(RESULTS, args[0])):
+        return f'_Not recorded yet: `benchmarks/results/{args[0]}` (the command above makes it)._\n'
     return GENERATORS[gen](*args).rstrip('\n') + '\n'
 
 
@@ -213,7 +218,8 @@ def vocabulary(sources: List[str], extra_text: str = '') -> Set[str]:
             for v in x:
                 walk(v)
     for s in sources:
-        walk(load(s))
+        if osp.exists(osp.join(RESULTS, s)):
+            walk(load(s))
     for m in re.finditer(r'-?\d+(?:,\d{3})*(?:\.\d+)?', extra_text):
         vocab.add(m.group(0).lstrip('-'))
     return vocab

@@ -116,3 +116,26 @@ def one_line_error(capsys, code, *expected) -> str:
     for text in expected:
         assert text in err[0], err[0]
     return err[0]
+
+
+@pytest.fixture(scope='session')
+def tiny_cfg(cls_data, tmp_path_factory):
+    """The tiny classification search as a config file (see TINY_CLS_CFG)."""
+    return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tiny_cfg, tmp_path_factory):
+    """The tiny search, run once through tools/train.py: the reference of the crash tests."""
+    work = str(tmp_path_factory.mktemp('tiny_run'))
+    assert load_tool('train').main([tiny_cfg, '--work-dir', work]) == 0
+    return work
+
+
+def crash(cfg, work, point, monkeypatch, *extra) -> None:
+    """Run tools/train.py until the crash point ``point`` (as a kill there would stop it)."""
+    from colt_det.runtime.faults import SimulatedCrash
+    monkeypatch.setenv('COLT_DET_CRASH_AT', point)
+    with pytest.raises(SimulatedCrash):
+        load_tool('train').main([cfg, '--work-dir', work, *extra])
+    monkeypatch.delenv('COLT_DET_CRASH_AT')

@@ -12,18 +12,13 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT, checksums, load_tool, one_line_error, write_tiny_cls_cfg
+from conftest import ROOT, checksums, crash, load_tool, one_line_error, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, save_ticket
-from colt_det.runtime.faults import SimulatedCrash
 
 train, eval_tool, compare_runs, export_ticket = (load_tool(n).main for n in (
     'train', 'test', 'compare_runs', 'export_ticket'))
 
-
-@pytest.fixture(scope='module')
-def tiny_cfg(cls_data, tmp_path_factory):
-    return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
 
 
 def final_mask(work):
@@ -36,18 +31,10 @@ def no_stage_checkpoints(work):
     assert left == []
 
 
-@pytest.fixture(scope='module')
-def reference(tiny_cfg, tmp_path_factory):
-    work = str(tmp_path_factory.mktemp('ref'))
-    assert train([tiny_cfg, '--work-dir', work]) == 0
-    return work
+@pytest.fixture
+def reference(tiny_run):
+    return tiny_run
 
-
-def _crash(cfg, work, point, monkeypatch, *extra):
-    monkeypatch.setenv('COLT_DET_CRASH_AT', point)
-    with pytest.raises(SimulatedCrash):
-        train([cfg, '--work-dir', work, *extra])
-    monkeypatch.delenv('COLT_DET_CRASH_AT')
 
 
 # ------------------------------------------------------------------------------ kill windows
@@ -56,7 +43,7 @@ def _crash(cfg, work, point, monkeypatch, *extra):
 def test_killed_at_each_write_boundary_resumes_to_the_same_ticket(
         tiny_cfg, reference, tmp_path, monkeypatch, capsys, point):
     work = str(tmp_path / 'w')
-    _crash(tiny_cfg, work, point, monkeypatch)
+    crash(tiny_cfg, work, point, monkeypatch)
     before = checksums(work)
     # a fresh start refuses and changes nothing; a resume with other settings is refused
     one_line_error(capsys, train([tiny_cfg, '--work-dir', work]), '--resume')
@@ -99,7 +86,7 @@ def test_killed_after_init_ticket_resumes(tiny_cfg, reference, tmp_path, monkeyp
     ticket = osp.join(reference, 'tickets', 'final.safetensors')
     opts = ['--cfg-options', 'colt.method=ticket', 'colt.num_partitions=1',
             f'colt.init_ticket.path={ticket}', 'colt.init_ticket.mode=trained']
-    _crash(tiny_cfg, work, 'init_ticket', monkeypatch, *opts)
+    crash(tiny_cfg, work, 'init_ticket', monkeypatch, *opts)
     assert osp.isfile(osp.join(work, 'tickets', 'init.safetensors'))
     assert train([tiny_cfg, '--work-dir', work, '--resume', *opts]) == 0
     ref, got = final_mask(reference), final_mask(work)
@@ -110,7 +97,7 @@ def test_killed_after_init_ticket_resumes(tiny_cfg, reference, tmp_path, monkeyp
 def test_moved_and_copied_work_dirs_resume_from_their_own_checkpoints(
         tiny_cfg, reference, tmp_path, monkeypatch):
     original = str(tmp_path / 'orig')
-    _crash(tiny_cfg, original, 'stage_epoch', monkeypatch)  # mid-stage: epoch_1.pth exists
+    crash(tiny_cfg, original, 'stage_epoch', monkeypatch)  # mid-stage: epoch_1.pth exists
     ckpts = [osp.join(d, f) for d, _, files in os.walk(original) for f in files
              if f.startswith('epoch_')]
     assert ckpts, 'the kill came before any stage checkpoint'
@@ -123,14 +110,14 @@ def test_moved_and_copied_work_dirs_resume_from_their_own_checkpoints(
             f.write(b'not a checkpoint')
     ref = load_ticket(osp.join(reference, 'tickets', 'round_01.safetensors')).masks
     for work in (copy, moved):  # resumed up to the first round ticket: the same mask
-        _crash(tiny_cfg, work, 'round_ticket', monkeypatch, '--resume')
+        crash(tiny_cfg, work, 'round_ticket', monkeypatch, '--resume')
         got = load_ticket(osp.join(work, 'tickets', 'round_01.safetensors')).masks
         assert all(torch.equal(ref[k], got[k]) for k in ref)
 
 
 def test_checkpoint_outside_the_stage_is_never_loaded(tiny_cfg, tmp_path, monkeypatch, capsys):
     work = str(tmp_path / 'w')
-    _crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
+    crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
     marker = [osp.join(d, 'last_checkpoint') for d, _, files in os.walk(work)
               if 'last_checkpoint' in files][0]
     outside = tmp_path / 'elsewhere.pth'

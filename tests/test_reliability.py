@@ -7,34 +7,20 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import (ROOT, checksums, cls_config, det_config, load_tool,
-                      write_tiny_cls_cfg)
+from conftest import ROOT, checksums, cls_config, crash, det_config, load_tool
 from conftest import one_line_error as one_line
 
 from colt_det.core import load_ticket, save_ticket
-from colt_det.runtime.faults import SimulatedCrash
 
 train, evaluate_tool, export_tool, series_tool = (load_tool(n).main for n in (
     'train', 'test', 'export_ticket', 'eval_series'))
 
 
-@pytest.fixture(scope='module')
-def tiny_cfg(cls_data, tmp_path_factory):
-    return write_tiny_cls_cfg(tmp_path_factory.mktemp('cfg'), cls_data)
 
+@pytest.fixture
+def finished(tiny_run):
+    return tiny_run
 
-@pytest.fixture(scope='module')
-def finished(tiny_cfg, tmp_path_factory):
-    work = str(tmp_path_factory.mktemp('finished'))
-    assert train([tiny_cfg, '--work-dir', work]) == 0
-    return work
-
-
-def _crash(cfg, work, point, monkeypatch, *extra):
-    monkeypatch.setenv('COLT_DET_CRASH_AT', point)
-    with pytest.raises(SimulatedCrash):
-        train([cfg, '--work-dir', work, *extra])
-    monkeypatch.delenv('COLT_DET_CRASH_AT')
 
 
 # ---------------------------------------------------------------- 1. another model's checkpoint
@@ -142,7 +128,7 @@ def test_a_partition_job_removes_only_its_own_temp_files(tmp_path):
 def test_resume_with_a_changed_schedule_is_refused_naming_the_keys(tiny_cfg, tmp_path,
                                                                    monkeypatch, capsys):
     work = str(tmp_path / 'w')
-    _crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
+    crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
     before = checksums(work)
     line = one_line(capsys, train([tiny_cfg, '--work-dir', work, '--resume', '--cfg-options',
                                    'optim_wrapper.optimizer.lr=0.5', 'train_cfg.max_epochs=3']),
@@ -203,7 +189,7 @@ def test_a_truncated_voc_jpeg_is_named_not_trained_on(voc_data, tmp_path):
 def test_summary_keeps_the_metric_and_time_of_a_stage_killed_after_its_mask(
         tiny_cfg, finished, tmp_path, monkeypatch):
     work = str(tmp_path / 'w')
-    _crash(tiny_cfg, work, 'stage_mask', monkeypatch)
+    crash(tiny_cfg, work, 'stage_mask', monkeypatch)
     assert train([tiny_cfg, '--work-dir', work, '--resume']) == 0
     got = json.load(open(osp.join(work, 'colt_summary.json')))['rounds'][0]['partitions'][0]
     ref = json.load(open(osp.join(finished, 'colt_summary.json')))['rounds'][0]['partitions'][0]
@@ -256,7 +242,7 @@ def test_corrupt_files_are_named(finished, tiny_cfg, tmp_path, capsys, monkeypat
 
 def test_a_replaced_stage_checkpoint_names_the_file(tiny_cfg, tmp_path, monkeypatch, capsys):
     work = str(tmp_path / 'w')
-    _crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
+    crash(tiny_cfg, work, 'stage_epoch', monkeypatch)
     stage = osp.join(work, 'rounds', 'round_01', 'part_0')
     ckpt = osp.join(stage, open(osp.join(stage, 'last_checkpoint')).read().strip().split('/')[-1])
     import argparse

@@ -42,10 +42,10 @@ class MaskConvergenceHook(Hook):
         interval (int): iterations between checks.
         eps (float): the distance below which the mask counts as unchanged.
         patience (int): checks in a row below ``eps`` before stopping.
-        scope, min_density, score, theta0: as the stage's pruning (``ColtHook``).
+        scope, min_density, score, theta0: as the stage's pruning (``ColtPruneHook``).
     """
 
-    priority = 'NORMAL'  # after ColtHook (ABOVE_NORMAL) re-zeroed the pruned weights
+    priority = 'NORMAL'  # after ColtMaskHook (ABOVE_NORMAL) re-zeroed the pruned weights
 
     def __init__(self, prunable: Optional[dict] = None, mask: Optional[str] = None,
                  prune_ratio: float = 0.2, interval: int = 50, eps: float = 0.01,
