@@ -341,3 +341,37 @@ def test_one_shot_random_and_torch_pruning_channel_tickets(voc_data, tmp_path):
         kept = int(channel_keep(tp_mask, g).sum())
         assert kept % 8 == 0 and 0 < kept < g.channels
     assert any(not torch.equal(channel_keep(rnd, g), channel_keep(one, g)) for g in groups)
+
+
+def test_a_channel_search_starts_from_a_dense_pretrained_init_ticket(cls_data, tmp_path):
+    """The hard benchmark's θ0 is an init ticket (a pretrained backbone): a channel search takes
+    its values (BatchNorm included) and starts with every channel; a sparse ticket is refused."""
+    from colt_det.core.prunable import channel_groups
+    from colt_det.runtime.checkpoints import load_state
+    from colt_det.search import ColtSearch, SearchError
+    from colt_det.tasks.base import get_task
+    dense = cls_config(cls_data, str(tmp_path / 'dense'), method='dense', num_partitions=1)
+    ColtSearch(dense).run()
+    ticket = osp.join(dense.work_dir, 'tickets', 'final.safetensors')
+    cfg = cls_config(cls_data, str(tmp_path / 'w'), granularity='channel', method='imp',
+                     num_partitions=1, prune_ratio=0.3, prune_scope='layer', max_rounds=1,
+                     final_train=False, init_ticket=dict(path=ticket, mode='trained'))
+    ColtSearch(cfg).run()
+    theta0 = load_state(osp.join(cfg.work_dir, 'theta0.safetensors'))
+    trained = load_ticket(ticket)
+    groups = channel_groups(get_task('cls').build_model(cfg))
+    bn = next(n for g in groups for n in g.producers if n not in g.scored and
+              n.endswith('.weight'))
+    assert torch.equal(theta0[bn], trained.dense[bn])  # the pretrained BatchNorm
+    init = load_ticket(osp.join(cfg.work_dir, 'tickets', 'init.safetensors'))
+    assert all(bool(m.all()) for m in init.masks.values())
+    round1 = load_ticket(osp.join(cfg.work_dir, 'tickets', 'round_01.safetensors')).masks
+    assert all(0 < int(channel_keep(round1, g).sum()) < g.channels for g in groups)
+    with pytest.raises(SearchError, match='prunes weights, and a channel search starts from a '
+                                          'dense init_ticket'):
+        weight = cls_config(cls_data, str(tmp_path / 'weight'), max_rounds=1)
+        ColtSearch(weight).run()
+        ColtSearch(cls_config(cls_data, str(tmp_path / 'w2'), granularity='channel',
+                              method='imp', num_partitions=1, init_ticket=dict(
+                                  path=osp.join(weight.work_dir, 'tickets', 'final.safetensors'),
+                                  mode='trained'))).run()

@@ -160,11 +160,10 @@ class ColtSettings:
             v = getattr(self, name)
             if v is not None and not isinstance(v, dict):
                 raise ValueError(f'colt.{name} must be a dict of train_cfg overrides, got {v!r}')
-        if self.granularity == 'channel' and (not method.supports_channels or self.init_ticket):
+        if self.granularity == 'channel' and not method.supports_channels:
             channel = sorted(n for n, m in _methods().items() if m.supports_channels)
-            raise ValueError(f"colt.granularity='channel' works with method {channel} and no "
-                             f"init_ticket (got method={self.method!r}): use "
-                             f"granularity='weight' for the others")
+            raise ValueError(f"colt.granularity='channel' works with method {channel} (got "
+                             f"method={self.method!r}): use granularity='weight' for the others")
         _check_choice('partition_scheme', self.partition_scheme,
                       tuple(sorted(PARTITION_SCHEMES)))
         if task.policies is not None:

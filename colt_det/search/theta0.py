@@ -93,6 +93,11 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
         check_finite(part, f"init_ticket {opts['path']}")
     shapes = {n: p.shape for n, p in model.named_parameters()}
     mapped, report = map_ticket(ticket, shapes, opts.get('key_map'))
+    channel = s.granularity == 'channel'
+    if channel and not all(bool(m.all()) for m in mapped.masks.values()):
+        raise SearchError(f"init_ticket {opts['path']} prunes weights, and a channel search "
+                          f"starts from a dense init_ticket (e.g. a pretrained backbone): use a "
+                          f"dense one, or granularity='weight'")
     # a layer the config leaves unpruned takes the ticket's values, but only if it is dense
     outside = sorted(n for n in set(mapped.masks) - set(prunable) if not mapped.masks[n].all())
     if outside:
@@ -102,8 +107,11 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
     if not (mapped.theta0 if mode == 'rewind' else mapped.trained):
         raise SearchError(f"init_ticket {opts['path']} has no {mode} values: use "
                           f"mode='rewind' or a final ticket (which stores trained values)")
-    total = sum(shapes[n].numel() for n in prunable)
-    coverage = sum(shapes[n].numel() for n in prunable if n in mapped.masks) / total
+    # a channel mask also covers BatchNorms and biases, which a weight ticket holds whole (its
+    # dense part): the coverage counts the masked convs' weights
+    covered = [n for n in prunable if not channel or len(shapes[n]) > 1]
+    total = sum(shapes[n].numel() for n in covered)
+    coverage = sum(shapes[n].numel() for n in covered if n in mapped.masks) / total
     src_arch = str(ticket.meta.get('arch', '?'))
     src_depth, depth = _depth(src_arch), _depth(arch)
     wrong_depth = src_depth is not None and depth is not None and src_depth != depth
@@ -114,7 +122,7 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
                           f"colt.init_ticket.allow_partial=True to train the rest dense")
     mask = ones_mask(model, prunable)
     for n in set(mapped.masks) & set(prunable):
-        mask[n] = mapped.masks[n].clone()
+        mask[n] = mapped.masks[n].clone() if not channel else mask[n]
     start = sparsity(mask).overall
     if get_method(s.method).rounds and start >= s.target_sparsity - 1e-9:
         raise SearchError(f'init_ticket sparsity {start:.2%} already reaches target_sparsity '
