@@ -375,3 +375,34 @@ def test_a_channel_search_starts_from_a_dense_pretrained_init_ticket(cls_data, t
                               method='imp', num_partitions=1, init_ticket=dict(
                                   path=osp.join(weight.work_dir, 'tickets', 'final.safetensors'),
                                   mode='trained'))).run()
+
+
+def test_a_deep_channel_detector_search_takes_a_backbone_only_init_ticket(voc_data, tmp_path,
+                                                                        capsys):
+    """Deep groups reach into the FPN (lateral convs), which an ImageNet backbone ticket cannot
+    hold: the search takes the backbone from the ticket, the neck from its own init, and counts
+    the ticket's coverage over the backbone only."""
+    from colt_det.runtime.checkpoints import load_state
+    from colt_det.search import ColtSearch
+    from colt_det.tasks.base import get_task
+    common = dict(granularity='channel', channel_groups='deep', num_partitions=1,
+                  target_sparsity=0.5, final_train=False, method='oneshot', prune_scope='layer')
+    model = get_task('det').build_model(det_config(voc_data, str(tmp_path / 'm'), **common))
+    with torch.no_grad():
+        for n, p in model.backbone.named_parameters():
+            p.add_(0.25)  # values the detector's own init does not have
+    state = {f'backbone.{k}': v for k, v in state_of(model.backbone).items()}
+    masks = {n: torch.ones_like(v, dtype=torch.bool) for n, v in state.items() if v.dim() > 1}
+    ticket = str(tmp_path / 'backbone.safetensors')
+    save_ticket(ticket, masks, state, trained=state,
+                dense={k: v for k, v in state.items() if k not in masks}, meta=dict(arch='test'))
+    cfg = det_config(voc_data, str(tmp_path / 'w'), **common,
+                     init_ticket=dict(path=ticket, mode='trained'))
+    ColtSearch(cfg).run()
+    theta0 = load_state(osp.join(cfg.work_dir, 'theta0.safetensors'))
+    for n in ('backbone.conv1.weight', 'backbone.layer4.1.conv2.weight', 'backbone.bn1.weight'):
+        assert torch.equal(theta0[n], state[n]), n
+    assert 'neck.lateral_convs.0.conv.weight' not in state  # trained from the detector's init
+    assert 'neck.lateral_convs.0.conv.weight' in load_ticket(
+        osp.join(cfg.work_dir, 'tickets', 'oneshot.safetensors')).masks
+    assert 'covers 100.0% of the prunable weights' in capsys.readouterr().out

@@ -108,8 +108,10 @@ def map_init_ticket(s, arch: str, model: torch.nn.Module, prunable: List[str]) -
         raise SearchError(f"init_ticket {opts['path']} has no {mode} values: use "
                           f"mode='rewind' or a final ticket (which stores trained values)")
     # a channel mask also covers BatchNorms and biases, which a weight ticket holds whole (its
-    # dense part): the coverage counts the masked convs' weights
-    covered = [n for n in prunable if not channel or len(shapes[n]) > 1]
+    # dense part), and channel groups reach past the backbone (FPN laterals) that a backbone
+    # ticket cannot hold: the coverage counts the masked convs' weights under the ticket's part
+    covered = [n for n in prunable if not channel
+               or (len(shapes[n]) > 1 and n.startswith(report.target_prefix))]
     total = sum(shapes[n].numel() for n in covered)
     coverage = sum(shapes[n].numel() for n in covered if n in mapped.masks) / total
     src_arch = str(ticket.meta.get('arch', '?'))
