@@ -22,7 +22,9 @@ import os.path as osp
 import platform
 import sys
 import tempfile
+import statistics
 import time
+from typing import List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -184,6 +186,44 @@ def table(det: dict, name: str) -> str:
                      f"{r['onnxruntime_spread_ms']:.1f} | {r['eager_speedup']:.2f}x / "
                      f"{r['onnxruntime_speedup']:.2f}x | {m} |")
     return '\n'.join(lines)
+
+
+SPEED_UP = 2.0  # issue 27's bar: backbone + neck, CPU, VOC scale
+OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn')  # colt_det's own tickets
+
+
+def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List[str]:
+    """Is a colt_det channel ticket >= 2x faster than dense (backbone + neck, CPU, VOC scale)
+    and within 1 mAP point of dense on det-hard? Per level: the VOC-scale speed-ups of the
+    R-50 FPN ticket at that level's backbone MACs, and the best of colt_det's own tickets at the
+    level on det-hard (over the seeds where ``seeds`` has the level)."""
+    import channel_tickets  # noqa: F401  (benchmarks/ on the path)
+    import search_cost
+    voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
+    lines, hit = [], []
+    for level in LEVELS:
+        r = voc.get(f'R-50 FPN one-shot {level:g}')
+        source = seeds if seeds and any(x['level'] == level for x in seeds['rows']) else channels
+        rows = [x for x in source['rows'] if x['level'] == level and x['method'] in OWN]
+        if r is None or not rows or not source.get('dense'):
+            continue
+        best = max(rows, key=lambda x: x['metric'])
+        dense = source['dense'].get('per_seed') or [source['dense']['metric']]
+        gap = statistics.mean(dense) - best['metric']
+        within = gap <= search_cost.WITHIN
+        fast = max(r['eager_speedup'], r['onnxruntime_speedup']) >= SPEED_UP
+        seeds_n = len(best.get('per_seed') or [best['metric']])
+        lines.append(f"{level:g}x backbone MACs: VOC-scale speed-up {r['eager_speedup']:.2f}x "
+                     f"eager / {r['onnxruntime_speedup']:.2f}x onnxruntime "
+                     f"({r['macs_backbone_neck']:.3f}x backbone+neck MACs); det-hard best "
+                     f"{best['method']} {best['metric']:.4f} vs dense "
+                     f"{statistics.mean(dense):.4f} ({seeds_n} seed(s)): "
+                     f"{'within' if within else 'not within'} 1 point")
+        if within and fast:
+            hit.append(f'{level:g}x ({best["method"]})')
+    lines.append(f'>= {SPEED_UP:g}x faster and within 1 point: '
+                 + (', '.join(hit) if hit else 'none of the levels'))
+    return lines
 
 
 if __name__ == '__main__':

@@ -80,6 +80,12 @@ def gen_deploy_table(name: str, detector: str) -> str:
     return deploy.table(detectors[detector], detector)
 
 
+def gen_deploy_verdict(latency: str, channels: str, seeds: str = '') -> str:
+    import deploy
+    return _code('\n'.join(deploy.verdict(load(latency), load(channels),
+                                           load(seeds) if seeds else None)))
+
+
 def gen_calibration(name: str) -> str:
     sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'calibration'))
     import record
@@ -131,6 +137,7 @@ GENERATORS: Dict[str, Callable[..., str]] = {
     'channel_tickets.table': gen_channel_table,
     'channel_tickets.verdicts': gen_channel_verdicts,
     'deploy.table': gen_deploy_table,
+    'deploy.verdict': gen_deploy_verdict,
     'calibration.rows': gen_calibration,
     'fields': gen_fields,
     'early_stop.distances': gen_early_stop,
@@ -154,8 +161,10 @@ def regions(text: str) -> Iterator[Tuple[str, List[str], str]]:
 def render(gen: str, args: List[str]) -> str:
     if gen not in GENERATORS:
         raise ValueError(f'unknown generator {gen!r}: one of {sorted(GENERATORS)}')
-    if args and args[0].endswith('.json') and not osp.exists(osp.join(RESULTS, args[0])):
-        return f'_Not recorded yet: `benchmarks/results/{args[0]}` (the command above makes it)._\n'
+    missing = [a for a in args if a.endswith('.json') and not osp.exists(osp.join(RESULTS, a))]
+    if missing:
+        return (f'_Not recorded yet: `benchmarks/results/{missing[0]}` '
+                f'(the command above makes it)._\n')
     return GENERATORS[gen](*args).rstrip('\n') + '\n'
 
 

@@ -151,3 +151,28 @@ def test_full_rounds_train_the_final_schedule_and_targets_within_the_tolerance()
     assert 'round_train_cfg' not in search_cost.resolve_schedule(
         search_cost.SEARCH_METHODS['imp'], base)
     assert search_cost.reaches(0.94967, 0.95) and not search_cost.reaches(0.9490, 0.95)
+
+
+def test_deploy_verdict_needs_both_the_speed_up_and_the_map_of_one_level():
+    import deploy
+
+    def voc(level, eager, ort):
+        return dict(name=f'R-50 FPN one-shot {level:g}', eager_speedup=eager,
+                    onnxruntime_speedup=ort, macs_backbone_neck=level + 0.1)
+    latency = dict(detectors=dict(voc=dict(rows=[voc(0.5, 1.4, 1.5), voc(0.33, 1.9, 2.1),
+                                                 voc(0.25, 2.6, 2.8)])))
+
+    def row(method, level, metric, seeds=None):
+        return dict(method=method, level=level, metric=metric,
+                    **({'per_seed': seeds} if seeds else {}))
+    channels = dict(dense=dict(metric=0.36), rows=[
+        row('oneshot-l1', 0.5, 0.358), row('channel-imp', 0.33, 0.340),
+        row('torch-pruning', 0.33, 0.356), row('channel-colt-N2', 0.25, 0.30)])
+    lines = deploy.verdict(latency, channels)
+    assert lines[-1].endswith('none of the levels')  # fast ones lose > 1 point; Torch-Pruning
+    assert 'det-hard best channel-imp 0.3400' in lines[1]  # is the anchor, not colt_det's
+    seeds = dict(dense=dict(metric=0.35, per_seed=[0.35, 0.34, 0.36]),
+                 rows=[row('channel-imp', 0.33, 0.345, [0.34, 0.345, 0.35])])
+    lines = deploy.verdict(latency, channels, seeds)
+    assert '(3 seed(s)): within 1 point' in lines[1]
+    assert lines[-1].endswith(': 0.33x (channel-imp)')
