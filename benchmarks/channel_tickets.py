@@ -3,18 +3,19 @@ with the one-shot baselines and Torch-Pruning's own pruner, at the same compress
 
 Every method starts from the same pretrained theta0 (the det-hard benchmark's config) and prunes
 the same channels: ``colt.channel_groups='deep'`` (each block's inner channels, the residual
-streams, the stem and the FPN's lateral channels) with widths kept a multiple of 8. The
-compression levels are MACs of the backbone (``--levels``, fractions of the dense backbone's):
+streams, the stem and the FPN's lateral channels) with widths kept a multiple of 8; the stem and
+layer1 train (``configs/colt_faster_rcnn_hard_channels.py``), so they can be pruned. The
+compression levels are MACs of the backbone + neck (``--levels``, fractions of dense's):
 
     channel-colt-N2   COLT N=2 rounds (1 epoch per stage, p of every group's channels per round)
     channel-imp       IMP rounds, the same schedule
-        (a round method's point at a level is its round whose backbone MACs are nearest)
+        (a round method's point at a level is its round whose MACs are nearest)
     oneshot-l1        theta0's channels pruned once by filter L1 (``channel_score='l1'``)
     oneshot-l1bn      ... by filter L1 x |BN gamma| (``'l1_bn'``)
     random            random channels with oneshot-l1's widths
     torch-pruning     Torch-Pruning's MetaPruner with GroupMagnitudeImportance (its
                       ``GroupNormImportance``), one shot on theta0
-        (the one-shot ratios are bisected until the backbone's MACs match the level)
+        (the one-shot ratios are bisected until the MACs match the level)
     dense             the same schedule, nothing pruned
 
 Every ticket is then fine-tuned with the final schedule (the same for all), exported with
@@ -41,11 +42,13 @@ os.environ.setdefault('PYTHONHASHSEED', '0')
 
 import search_cost  # noqa: E402
 
-CONFIG = 'configs/colt_faster_rcnn_hard_pretrained32.py'  # --config for another
+CONFIG = 'configs/colt_faster_rcnn_hard_channels.py'  # --config for another
+LEVEL_OF = 'extract_feat'  # the levels are fractions of the backbone + neck's MACs
 CHANNELS = dict(granularity='channel', channel_groups='deep', channel_divisor=8,
                 prune_scope='layer', channel_score='l1')
 ROUND_RATE = 0.1  # of every group's channels per round: several rounds between two levels
-SEARCH = dict(target_sparsity=0.7, max_rounds=14, final_train=False, prune_ratio=ROUND_RATE)
+# deep enough that the rounds pass the smallest level (0.25x MACs after about 8 rounds)
+SEARCH = dict(target_sparsity=0.85, max_rounds=20, final_train=False, prune_ratio=ROUND_RATE)
 ROUND_METHODS = {'channel-colt-N2': dict(method='colt', num_partitions=2),
                  'channel-imp': dict(method='imp', num_partitions=1)}
 ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
@@ -87,11 +90,11 @@ class Measure:
                              ONE_SHOT[name]['channel_score'], s['channel_divisor'])
 
     def ratio_for(self, name: str, level: float, s: dict) -> float:
-        """The pruning ratio whose one-shot mask has backbone MACs nearest ``level``."""
+        """The pruning ratio whose one-shot mask has MACs (``LEVEL_OF``) nearest ``level``."""
         lo, hi, best = 0.0, 0.95, None
         for _ in range(12):
             mid = (lo + hi) / 2
-            got = self.macs(self.one_shot_mask(name, mid, s))['backbone']
+            got = self.macs(self.one_shot_mask(name, mid, s))[LEVEL_OF]
             if best is None or abs(got - level) < abs(best[1] - level):
                 best = (mid, got)
             lo, hi = (mid, hi) if got > level else (lo, mid)
@@ -157,7 +160,7 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
         for r in rs:
             r['macs'] = measure.macs(load_ticket(r['ticket']).masks)
         for level in levels:
-            hit = min(rs, key=lambda r: abs(r['macs']['backbone'] - level))
+            hit = min(rs, key=lambda r: abs(r['macs'][LEVEL_OF] - level))
             upto = [r for r in rs if r['round'] <= hit['round']]
             f = final(name, level, dict(method='mask', mask_from=hit['ticket']))
             rows.append(_row(name, level, f, hit['macs'], round=hit['round'],
@@ -249,8 +252,8 @@ def verdicts(result: dict) -> List[str]:
         vs = search_cost._difference(best.get('per_seed') or [best['metric']], dense)
         within = statistics.mean(best.get('per_seed') or [best['metric']]) >= \
             statistics.mean(dense) - search_cost.WITHIN
-        out.append(f"{level:g}x backbone MACs: best {best['method']} {best['metric']:.4f} "
-                   f"({best['macs_backbone_neck']:.3f}x backbone+neck MACs), vs dense {vs}: "
+        out.append(f"{level:g}x backbone+neck MACs: best {best['method']} "
+                   f"{best['metric']:.4f} (at {best['macs_backbone_neck']:.3f}x), vs dense {vs}: "
                    f"{'within' if within else 'not within'} 1 point")
     return out
 

@@ -9,8 +9,9 @@ their spread (max - min). Two detectors:
   ``benchmarks/channel_tickets.py`` (its JSON's exports), at their trained weights;
 * ``voc`` (1024 x 608, VOC's 1000 x 600 padded to 32): the R-50 FPN of
   ``configs/colt_faster_rcnn_voc.py`` from a random theta0 (latency does not depend on the
-  values), dense and one-shot deep channel tickets (filter L1, widths a multiple of 8) whose
-  backbone MACs are each level's.
+  values; the stem and layer1 in the channel groups as in the det-hard benchmark), dense and
+  one-shot deep channel tickets (filter L1, widths a multiple of 8) whose backbone + neck MACs
+  are each level's.
 
 Usage:
     .venv/bin/python benchmarks/deploy.py [--detectors det-hard voc] [--runs 50 --repeats 3]
@@ -32,6 +33,7 @@ sys.path.insert(0, ROOT)
 VOC_CONFIG = 'configs/colt_faster_rcnn_voc.py'
 VOC_INPUT = (608, 1024)
 LEVELS = (0.5, 0.33, 0.25)
+LEVEL_OF = 'extract_feat'  # levels: fractions of the backbone + neck's MACs
 
 
 def _runners(name: str, model, size, tmp: str, threads: int) -> dict:
@@ -96,6 +98,7 @@ def voc_models():
     from colt_det.deploy.slim import slim_copy
     from colt_det.tasks.base import get_task
     cfg = Config.fromfile(osp.join(ROOT, VOC_CONFIG))
+    cfg.model.backbone.frozen_stages = -1  # the stem and layer1 prunable, as in det-hard's
     torch.manual_seed(0)
     dense = get_task('det').build_model(cfg).eval()
     groups = channel_groups(dense, 'deep')
@@ -110,12 +113,12 @@ def voc_models():
         return model, {p: feature_macs(model, VOC_INPUT, p) / base[p] for p in base}
     for level in LEVELS:
         lo, hi, best = 0.0, 0.95, None
-        for _ in range(10):  # bisect the ratio whose backbone MACs are the level's
+        for _ in range(10):  # bisect the ratio whose backbone + neck MACs are the level's
             mid = (lo + hi) / 2
             model, macs = slim_at(mid)
-            if best is None or abs(macs['backbone'] - level) < abs(best[2]['backbone'] - level):
+            if best is None or abs(macs[LEVEL_OF] - level) < abs(best[2][LEVEL_OF] - level):
                 best = (mid, model, macs)
-            lo, hi = (mid, hi) if macs['backbone'] > level else (lo, mid)
+            lo, hi = (mid, hi) if macs[LEVEL_OF] > level else (lo, mid)
         out.append((f'R-50 FPN one-shot {level:g}', best[1], best[2], None))
     return out, base
 
@@ -195,9 +198,8 @@ OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn')  # colt_d
 def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List[str]:
     """Is a colt_det channel ticket >= 2x faster than dense (backbone + neck, CPU, VOC scale)
     and within 1 mAP point of dense on det-hard? Per level: the VOC-scale speed-ups of the
-    R-50 FPN ticket at that level's backbone MACs, and the best of colt_det's own tickets at the
-    level on det-hard (over the seeds where ``seeds`` has the level)."""
-    import channel_tickets  # noqa: F401  (benchmarks/ on the path)
+    R-50 FPN ticket at that level's backbone + neck MACs, and the best of colt_det's own
+    tickets at the level on det-hard (over the seeds where ``seeds`` has the level)."""
     import search_cost
     voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
     lines, hit = [], []
@@ -213,9 +215,9 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
         within = gap <= search_cost.WITHIN
         fast = max(r['eager_speedup'], r['onnxruntime_speedup']) >= SPEED_UP
         seeds_n = len(best.get('per_seed') or [best['metric']])
-        lines.append(f"{level:g}x backbone MACs: VOC-scale speed-up {r['eager_speedup']:.2f}x "
-                     f"eager / {r['onnxruntime_speedup']:.2f}x onnxruntime "
-                     f"({r['macs_backbone_neck']:.3f}x backbone+neck MACs); det-hard best "
+        lines.append(f"{level:g}x backbone+neck MACs: VOC-scale speed-up "
+                     f"{r['eager_speedup']:.2f}x eager / {r['onnxruntime_speedup']:.2f}x "
+                     f"onnxruntime (at {r['macs_backbone_neck']:.3f}x); det-hard best "
                      f"{best['method']} {best['metric']:.4f} vs dense "
                      f"{statistics.mean(dense):.4f} ({seeds_n} seed(s)): "
                      f"{'within' if within else 'not within'} 1 point")
