@@ -176,3 +176,31 @@ def test_deploy_verdict_needs_both_the_speed_up_and_the_map_of_one_level():
     lines = deploy.verdict(latency, channels, seeds)
     assert '(3 seed(s)): within 1 point' in lines[1]
     assert lines[-1].endswith(': 0.33x (channel-imp)')
+
+
+def test_every_config_parses_and_its_colt_settings_are_valid():
+    import glob
+
+    from mmengine.config import Config
+
+    from colt_det.search.settings import ColtSettings
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
+    assert len(paths) > 10
+    for path in paths:
+        cfg = Config.fromfile(path)
+        if 'colt' in cfg:
+            ColtSettings.from_cfg(cfg.colt)
+
+
+def test_the_channel_benchmark_prunes_the_stem_and_layer1():
+    """Frozen (det-hard's weight benchmark), the stem and layer1 stay whole in channel groups
+    and their MACs are a floor above the benchmark's smaller levels."""
+    import channel_tickets
+
+    from colt_det.core.prunable import channel_groups
+    from colt_det.tasks.base import get_task
+    cfg = search_cost.load_cfg(channel_tickets.CONFIG, '/tmp/unused', {})
+    producers = {n for g in channel_groups(get_task('det').build_model(cfg), 'deep')
+                 for n in g.producers}
+    assert {'backbone.conv1.weight', 'backbone.layer1.0.conv1.weight'} <= producers
+    assert channel_tickets.LEVEL_OF == 'extract_feat'  # the issue's backbone + neck MACs
