@@ -55,6 +55,7 @@ ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
             'oneshot-l1bn': dict(method='oneshot', channel_score='l1_bn'),
             'torch-pruning': dict(method='torch_pruning')}
 METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + ['random', 'dense']
+OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn')  # colt_det's own tickets
 INPUT = (128, 128)  # the det-hard detector's test scale
 
 
@@ -255,6 +256,18 @@ def verdicts(result: dict) -> List[str]:
         out.append(f"{level:g}x backbone+neck MACs: best {best['method']} "
                    f"{best['metric']:.4f} (at {best['macs_backbone_neck']:.3f}x), vs dense {vs}: "
                    f"{'within' if within else 'not within'} 1 point")
+        by = {r['method']: r for r in rows}
+        own = [r for r in rows if r['method'] in OWN]
+        pairs = [('random', 'oneshot-l1', 'same widths'), ('channel-colt-N2', 'channel-imp', '')]
+        if own:
+            pairs.append(('torch-pruning', max(own, key=lambda r: r['metric'])['method'],
+                          "colt_det's best"))
+        for a, b, why in pairs:
+            if a in by and b in by and a != b:
+                diff = search_cost._difference(by[a].get('per_seed') or [by[a]['metric']],
+                                               by[b].get('per_seed') or [by[b]['metric']])
+                note = f' ({why})' if why else ''
+                out.append(f'{level:g}x: {a} vs {b}{note}: {diff}')
     return out
 
 

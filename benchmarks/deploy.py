@@ -192,7 +192,6 @@ def table(det: dict, name: str) -> str:
 
 
 SPEED_UP = 2.0  # issue 27's bar: backbone + neck, CPU, VOC scale
-OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn')  # colt_det's own tickets
 
 
 def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List[str]:
@@ -201,6 +200,7 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
     R-50 FPN ticket at that level's backbone + neck MACs, and the best of colt_det's own
     tickets at the level on det-hard (over the seeds where ``seeds`` has the level)."""
     import search_cost
+    from channel_tickets import OWN
     voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
     lines, hit = [], []
     for level in LEVELS:

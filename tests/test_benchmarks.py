@@ -178,6 +178,23 @@ def test_deploy_verdict_needs_both_the_speed_up_and_the_map_of_one_level():
     assert lines[-1].endswith(': 0.33x (channel-imp)')
 
 
+def test_channel_verdicts_compare_random_colt_and_torch_pruning_within_a_level():
+    import channel_tickets
+
+    def row(method, level, metric, macs=0.33):
+        return dict(method=method, level=level, metric=metric, macs_backbone_neck=macs)
+    result = dict(levels=[0.5, 0.33], dense=dict(metric=0.36), rows=[
+        row('oneshot-l1', 0.5, 0.30), row('random', 0.5, 0.20), row('torch-pruning', 0.5, 0.31),
+        row('oneshot-l1', 0.33, 0.25), row('oneshot-l1bn', 0.33, 0.27),
+        row('channel-colt-N2', 0.33, 0.24), row('channel-imp', 0.33, 0.26)])
+    lines = channel_tickets.verdicts(result)
+    assert '0.5x: random vs oneshot-l1 (same widths): -10.0 points' in lines[1]
+    assert "0.5x: torch-pruning vs oneshot-l1 (colt_det's best): +1.0 points" in lines[2]
+    assert lines[3].startswith('0.33x backbone+neck MACs: best oneshot-l1bn 0.2700')
+    assert '0.33x: channel-colt-N2 vs channel-imp: -2.0 points' in lines[4]
+    assert len(lines) == 5  # 0.33x has neither random nor Torch-Pruning to compare
+
+
 def test_every_config_parses_and_its_colt_settings_are_valid():
     import glob
 
