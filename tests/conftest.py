@@ -12,6 +12,44 @@ os.environ.setdefault('OMP_NUM_THREADS', '2')
 VOC_SAMPLE = osp.join(ROOT, '..', 'shared', 'data', 'voc_sample', 'VOCdevkit')
 
 
+def child_processes() -> dict:
+    """This process's children, zombies (exited, not reaped) too: ``{pid: command line}``."""
+    me, out = os.getpid(), {}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                state, ppid = f.read().rsplit(')', 1)[1].split()[:2]
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ').decode(errors='replace').strip()
+        except OSError:
+            continue
+        if int(ppid) == me:
+            out[int(pid)] = '(zombie)' if state == 'Z' else cmd[:120]
+    return out
+
+
+# Which test started each child process that outlives it: named at the end of the run, so a
+# process leaked by one test is found where it starts, not where a later test counts it.
+_STARTED_BY: dict = {}
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    alive = child_processes()
+    for pid in set(_STARTED_BY) - set(alive):  # exited: its pid may be reused
+        del _STARTED_BY[pid]
+    for pid, cmd in alive.items():
+        _STARTED_BY.setdefault(pid, (nodeid, cmd))
+
+
+def pytest_terminal_summary(terminalreporter):
+    alive = child_processes()
+    leaked = {pid: started for pid, started in _STARTED_BY.items() if pid in alive}
+    if leaked:
+        terminalreporter.section('child processes still alive at the end of the run')
+        for pid, (nodeid, cmd) in sorted(leaked.items()):
+            terminalreporter.line(f'{pid} started by {nodeid}: {cmd}')
+
+
 @pytest.fixture(scope='session')
 def cls_data(tmp_path_factory) -> str:
     from colt_det.synthetic.demo import make_imagefolder

@@ -342,7 +342,7 @@ def test_stage_resources_are_released_when_it_fails(cls_data, tmp_path):
     import shutil
     import time
 
-    from test_stage_release import _children, _open_files_under
+    from test_stage_release import _children, _open_files_under, wait_for_earlier_children
 
     from colt_det.search import ColtSearch
     data = tmp_path / 'data'
@@ -353,9 +353,7 @@ def test_stage_resources_are_released_when_it_fails(cls_data, tmp_path):
     work = str(tmp_path / 'w')
     cfg = cls_config(str(data), work)
     cfg.train_dataloader.num_workers = 2
-    deadline = time.time() + 60
-    while _children() and time.time() < deadline:  # earlier tests' workers still exiting
-        time.sleep(0.5)
+    wait_for_earlier_children()
     with pytest.raises(Exception, match='cannot be read'):
         ColtSearch(cfg).run()
     deadline = time.time() + 30

@@ -5,7 +5,7 @@ import os.path as osp
 import statistics
 import time
 
-from conftest import cls_config
+from conftest import child_processes, cls_config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
@@ -13,16 +13,22 @@ PROBES = []
 
 
 def _children() -> list:
-    me, out = os.getpid(), []
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open(f'/proc/{pid}/stat') as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rsplit(')', 1)[1].split()[1]) == me:
-            out.append(int(pid))
-    return out
+    """This process's live children that were not alive when the test began (``BEFORE``)."""
+    return sorted(set(child_processes()) - BEFORE)
+
+
+BEFORE: set = set()
+
+
+def wait_for_earlier_children(seconds: float = 15) -> None:
+    """Give the workers of earlier tests' loaders ``seconds`` to exit, then count from here:
+    what is still alive was started before this test (the suite names its test at the end)."""
+    global BEFORE
+    BEFORE = set()
+    deadline = time.time() + seconds
+    while child_processes() and time.time() < deadline:
+        time.sleep(0.5)
+    BEFORE = set(child_processes())
 
 
 def _open_files_under(root: str) -> list:
@@ -64,9 +70,7 @@ def test_persistent_workers_released_and_no_stage_stalls(cls_data, tmp_path):
         cfg[key].persistent_workers = True
     cfg.custom_hooks = [dict(type='LeakProbe', search_dir=work)]
     PROBES.clear()
-    deadline = time.time() + 60  # workers of earlier tests' loaders may still be exiting
-    while _children() and time.time() < deadline:
-        time.sleep(0.5)
+    wait_for_earlier_children()
     summary = ColtSearch(cfg).run()
 
     assert len(summary['rounds']) == 3 and len(PROBES) == 3 * 2 + 1
