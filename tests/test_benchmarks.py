@@ -221,3 +221,33 @@ def test_the_channel_benchmark_prunes_the_stem_and_layer1():
                  for n in g.producers}
     assert {'backbone.conv1.weight', 'backbone.layer1.0.conv1.weight'} <= producers
     assert channel_tickets.LEVEL_OF == 'extract_feat'  # the issue's backbone + neck MACs
+
+
+def test_a_longer_final_schedule_keeps_the_search_and_replaces_the_final_training(tmp_path):
+    """benchmarks/final_schedule.py: a search's ticket retrained with another final schedule
+    keeps the search's rounds and images; metric and totals are the new training's."""
+    import pytest
+
+    import final_schedule
+    ticket = tmp_path / 'round_05.safetensors'
+    ticket.write_bytes(b'')
+    row = dict(_row('imp-full', 5, 1430.0, 0.3770, target=0.95), ticket=str(ticket),
+               final_seconds=116.0, total_samples=500 + 4800, total_seconds=1546.0)
+    new = final_schedule.retrained(row, dict(sparsity=0.9497, metric=0.4500, seconds=460.0,
+                                             train_samples=19200))
+    assert (new['round'], new['samples'], new['seconds']) == (5, 500, 1430.0)
+    assert (new['metric'], new['source_metric'], new['final_seconds']) == (0.45, 0.377, 460.0)
+    assert (new['total_samples'], new['total_seconds']) == (500 + 19200, 1430.0 + 460.0)
+    source = dict(targets=[0.95], rows=[row, dict(method='colt-N2-full', target=0.95,
+                                                  reached=False)])
+    assert final_schedule.select(source, 0.95, ['imp-full', 'oneshot', 'dense']) == {
+        'imp-full': row}
+    for methods, target, message in (
+            (['gmp-rewind'], 0.95, 'cannot be retrained here'),
+            (['imp-full'], 0.9, "not one of the source's"),
+            (['colt-N2-full'], 0.95, 'no ticket of colt-N2-full at 95%')):
+        with pytest.raises(SystemExit, match=message):
+            final_schedule.select(source, target, methods)
+    ticket.unlink()
+    with pytest.raises(SystemExit, match=f'ticket of imp-full at 95% \\({ticket}\\) does not'):
+        final_schedule.select(source, 0.95, ['imp-full'])
