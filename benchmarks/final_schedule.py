@@ -16,7 +16,9 @@ Usage:
         --work-root work_dirs/bench_det-hard_pre32_final24 \\
         --out benchmarks/results/search_cost_det-hard_pre32_final24.json
 
-Runs are resumable: a finished final training under ``--work-root`` is read, not repeated.
+A ``--source`` of several seeds (``search_cost --seeds``) takes ``--seed``: the tickets of that
+seed's run are retrained, from that seed's θ0. Runs are resumable: a finished final training
+under ``--work-root`` is read, not repeated.
 """
 import argparse
 import json
@@ -67,9 +69,23 @@ def select(source: dict, target: float, methods: list) -> dict:
     return rows
 
 
+def one_run(source: dict, seed=None) -> dict:
+    """The run of ``seed`` of a search_cost JSON of several seeds (``source`` itself if it
+    holds one run)."""
+    if not source.get('seeds'):
+        if seed is not None:
+            sys.exit('error: --seed: the --source holds one run: leave --seed out')
+        return source
+    if seed is None or str(seed) not in source['runs']:
+        sys.exit(f"error: the --source holds the seeds {source['seeds']}: pick one with --seed")
+    return dict(source['runs'][str(seed)], task=source.get('task'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--source', required=True, help='a search_cost JSON (one seed)')
+    parser.add_argument('--source', required=True, help='a search_cost JSON')
+    parser.add_argument('--seed', type=int, help='with a --source of several seeds: its run '
+                        'of this seed')
     parser.add_argument('--target', type=float, required=True, help='its sparsity target')
     parser.add_argument('--methods', nargs='+', required=True)
     parser.add_argument('--config', required=True, help='the config of the new final schedule')
@@ -80,8 +96,7 @@ def main() -> None:
         sys.exit(f'error: {args.out} exists: nothing is overwritten; move it away first')
     with open(args.source) as f:
         source = json.load(f)
-    if source.get('seeds'):
-        sys.exit('error: --source holds several seeds: give a single-seed search_cost JSON')
+    source = one_run(source, args.seed)
     searched = select(source, args.target, args.methods)
     from mmengine.config import Config
     base = Config.fromfile(osp.join(ROOT, args.config))

@@ -251,3 +251,20 @@ def test_a_longer_final_schedule_keeps_the_search_and_replaces_the_final_trainin
     ticket.unlink()
     with pytest.raises(SystemExit, match=f'ticket of imp-full at 95% \\({ticket}\\) does not'):
         final_schedule.select(source, 0.95, ['imp-full'])
+
+
+def test_a_longer_final_schedule_takes_one_seed_of_a_several_seed_source():
+    import pytest
+
+    import final_schedule
+    single = dict(seed=None, rows=[])
+    several = dict(seeds=[0, 1], task='det-hard', runs={'0': dict(seed=0, rows=[]),
+                                                        '1': dict(seed=1, rows=['r'])})
+    assert final_schedule.one_run(single) is single
+    assert final_schedule.one_run(several, 1) == dict(seed=1, rows=['r'], task='det-hard')
+    with pytest.raises(SystemExit, match=r'holds the seeds \[0, 1\]: pick one with --seed'):
+        final_schedule.one_run(several)
+    with pytest.raises(SystemExit, match='pick one with --seed'):
+        final_schedule.one_run(several, 2)
+    with pytest.raises(SystemExit, match='holds one run: leave --seed out'):
+        final_schedule.one_run(single, 1)
