@@ -13,7 +13,8 @@ PROBES = []
 
 
 def _children() -> list:
-    """This process's live children that were not alive when the test began (``BEFORE``)."""
+    """This process's children (zombies too) that were not there when the test began
+    (``BEFORE``, set by :func:`wait_for_earlier_children`)."""
     return sorted(set(child_processes()) - BEFORE)
 
 
