@@ -127,7 +127,8 @@ def channel_keep(mask: Mask, group: ChannelGroup) -> torch.Tensor:
 
 def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
                   groups: Sequence[ChannelGroup], ratio: float,
-                  scope: str = 'layer', score: str = 'l1', divisor: int = 1) -> Mask:
+                  scope: str = 'layer', score='l1', divisor: int = 1,
+                  of_all: bool = False) -> Mask:
     """Prune ``ratio`` of the still-kept channels, ranked by the L1 norm of their filters.
 
     Args:
@@ -137,24 +138,32 @@ def channel_prune(weights: Mapping[str, torch.Tensor], mask: Mask,
         ratio (float): fraction of the kept channels to remove, in (0, 1).
         scope (str): ``'layer'``: every group loses ``ratio`` of its channels; ``'global'``:
             channels of all groups ranked together by their filters' mean absolute value.
-        score (str): a registered channel score (:mod:`colt_det.core.scores`): ``'l1'``, the
-            filters' mean |w|; ``'l1_bn'``, times the |gamma| of the BatchNorm that follows.
+        score (str or ChannelScore): a registered channel score (:mod:`colt_det.core.scores`)
+            or a score object: ``'l1'``, the filters' mean |w|; ``'l1_bn'``, times the |gamma|
+            of the BatchNorm that follows; data-driven ones (:mod:`colt_det.core.data_scores`).
         divisor (int): every group keeps a multiple of this many channels (its lowest-scoring
             extra ones go too): odd widths erase speed-ups on real hardware.
+        of_all (bool): ``ratio`` is the fraction of *all* channels pruned at the end (in [0,
+            1): pruning to a target), not of the still-kept ones.
 
     Returns:
         Mask: a new channel mask; every group keeps at least one channel.
     """
-    if not 0.0 < ratio < 1.0:
+    if not (0.0 <= ratio < 1.0 if of_all else 0.0 < ratio < 1.0):
         raise ValueError(f'prune_ratio must be in (0, 1), got {ratio}')
     scorer = channel_score(score)
     keeps = [channel_keep(mask, g) for g in groups]
     scores = [scorer(weights, g) for g in groups]
+
+    def count(keep: torch.Tensor) -> int:  # how many of ``keep``'s channels go
+        if of_all:
+            return max(0, round(ratio * keep.numel()) - (keep.numel() - int(keep.sum())))
+        return round(ratio * int(keep.sum()))
     if scope == 'layer':
-        new = [_drop_lowest(s, k, round(ratio * int(k.sum()))) for s, k in zip(scores, keeps)]
+        new = [_drop_lowest(s, k, count(k)) for s, k in zip(scores, keeps)]
     elif scope == 'global':
         flat_s, flat_k = torch.cat(scores), torch.cat(keeps)
-        flat = _drop_lowest(flat_s, flat_k, round(ratio * int(flat_k.sum())))
+        flat = _drop_lowest(flat_s, flat_k, count(flat_k))
         new = list(torch.split(flat, [len(k) for k in keeps]))
         for i, (k_new, k_old, s) in enumerate(zip(new, keeps, scores)):
             if not k_new.any():  # never cut a layer: keep its best channel

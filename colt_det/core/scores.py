@@ -1,21 +1,34 @@
-"""Pruning scores as objects: what ranks the weights (or channels) a pruning step removes.
+"""Pruning scores as objects with a lifecycle: what ranks the weights (or channels) a pruning
+step removes.
 
-A score is passed to the pruner, as in Torch-Pruning (``importance=MagnitudeImportance()``):
-:func:`~colt_det.core.pruning.prune_by_score` removes the lowest-scoring kept weights, whatever
-the score is. Each score declares what it needs, so the search checks it before training:
+A score is passed to the pruner (:class:`~colt_det.core.pruner.Pruner`), as in Torch-Pruning
+(``importance=MagnitudeImportance()``): the pruner removes the lowest-scoring kept weights,
+whatever the score is. A score lives through one pruning step:
+
+1. ``prepare(model, targets)``: a data-driven score registers its forward/backward hooks on the
+   model (``targets`` are the masked weight names, or the channel groups);
+2. training runs; the hooks *observe* every batch (activations, gradients) and accumulate
+   statistics, which ``state_dict()`` / ``load_state_dict()`` carry through a stage checkpoint;
+3. ``__call__`` scores: ``(weights, theta0)`` for single weights, ``(weights, group)`` for the
+   channels of one group;
+4. ``remove()`` takes the hooks off (``reset()`` starts the statistics anew).
+
+A data-free score (magnitude, L1) leaves 1, 2 and 4 as they are. Each score declares what it
+needs, so the search checks it before training:
 
 * ``needs_theta0``: it compares the trained weights with the rewind point (movement);
-* ``needs_trainable``: it is meaningless for frozen weights (they never move).
+* ``needs_trainable``: it is meaningless for frozen weights (they never move, have no gradient);
+* ``needs_data``: it observes training (one-shot pruning of theta0 cannot use it).
 
 To add a score, subclass :class:`WeightScore` (or :class:`ChannelScore`) in one file and
-register it::
+register it (:mod:`colt_det.core.data_scores` adds Taylor and Fisher this way)::
 
-    @register_weight_score('taylor')
-    class Taylor(WeightScore):
+    @register_weight_score('mine')
+    class Mine(WeightScore):
         def __call__(self, weights, theta0=None):
             ...
 
-``colt.weight_score='taylor'`` (``colt.channel_score`` for channels) then selects it.
+``colt.weight_score='mine'`` (``colt.channel_score`` for channels) then selects it.
 """
 from typing import Dict, Mapping, Optional, Sequence
 
@@ -26,23 +39,45 @@ from .table import Table
 Scores = Dict[str, torch.Tensor]
 
 
-class WeightScore:
-    """Scores single weights: higher means more worth keeping.
+class Score:
+    """The lifecycle every score shares; the data-free defaults do nothing.
 
     Attributes:
-        needs_theta0 (bool): ``__call__`` needs the rewind point ``theta0``.
+        needs_theta0 (bool): scoring needs the rewind point ``theta0``.
         needs_trainable (bool): only trainable weights can be scored.
+        needs_data (bool): the score observes training between :meth:`prepare` and scoring.
     """
 
     needs_theta0 = False
     needs_trainable = False
+    needs_data = False
+
+    def prepare(self, model: torch.nn.Module, targets: Sequence) -> None:
+        """Start observing ``model`` for ``targets`` (weight names or channel groups)."""
+
+    def remove(self) -> None:
+        """Stop observing (the statistics stay)."""
+
+    def reset(self) -> None:
+        """Forget the statistics observed so far."""
+
+    def state_dict(self) -> dict:
+        """The statistics observed so far (plain tensors: part of a stage checkpoint)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict`'s statistics (a resumed stage)."""
+
+
+class WeightScore(Score):
+    """Scores single weights: higher means more worth keeping."""
 
     def __call__(self, weights: Mapping[str, torch.Tensor],
                  theta0: Optional[Mapping[str, torch.Tensor]] = None) -> Scores:
         raise NotImplementedError
 
 
-class ChannelScore:
+class ChannelScore(Score):
     """Scores the channels of a channel group: one value per channel, higher = keep."""
 
     def __call__(self, weights: Mapping[str, torch.Tensor], group) -> torch.Tensor:
@@ -56,13 +91,19 @@ register_weight_score = WEIGHT_SCORES.register
 register_channel_score = CHANNEL_SCORES.register
 
 
-def weight_score(name: str) -> WeightScore:
-    """The registered weight score ``name`` (a ValueError names the choices)."""
+def weight_score(name) -> WeightScore:
+    """The registered weight score ``name`` (a ValueError names the choices); a score object
+    is returned as it is."""
+    if isinstance(name, Score):
+        return name
     return WEIGHT_SCORES.get_entry(name)()
 
 
-def channel_score(name: str) -> ChannelScore:
-    """The registered channel score ``name`` (a ValueError names the choices)."""
+def channel_score(name) -> ChannelScore:
+    """The registered channel score ``name`` (a ValueError names the choices); a score object
+    is returned as it is."""
+    if isinstance(name, Score):
+        return name
     return CHANNEL_SCORES.get_entry(name)()
 
 

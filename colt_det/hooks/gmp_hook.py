@@ -4,15 +4,15 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
-from ..core import MaskEnforcer, PrunableSpec, broadcast_mask, ones_mask, save_mask, sparsity
+from ..core import (MaskEnforcer, PrunableSpec, Pruner, broadcast_mask, model_weights,
+                    ones_mask, save_mask, sparsity)
 from ..core.apply import unwrap
-from ..core.pruning import prune_to_sparsity
 from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
-from ..core.scores import weight_score
 from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 
 _STATE = 'colt_gmp'  # the hook's key in the stage's MMEngine checkpoints
+_SCORE = 'colt_gmp_score'  # a data-driven score's statistics since the last pruning step
 
 
 @HOOKS.register_module()
@@ -24,6 +24,7 @@ class GMPHook(Hook):
     (``target_sparsity`` at ``end``); after every optimizer step the pruned weights are set back
     to exactly zero. The mask is part of the stage's checkpoints, so a stage resumed after a
     kill prunes exactly as an uninterrupted one. At the end the mask is written to ``out_mask``.
+    A data-driven score (``'taylor'``) ranks by what it observed since the previous step.
 
     Args:
         prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
@@ -46,15 +47,12 @@ class GMPHook(Hook):
         self.spec = PrunableSpec.from_cfg(prunable)
         self.target = target_sparsity
         self.window = (start, end, every)
-        self.scope = scope
-        self.min_density = min_density
-        self.score = weight_score(score)
-        self.theta0_path = theta0
         self.out_mask = out_mask
+        self.pruner = Pruner(score, scope, min_density, theta0=lambda: load_state(theta0))
         self.mask = None
         self.enforcer = None
         self.steps = set()
-        self._theta0 = None
+        self._score_state = None
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
@@ -67,28 +65,32 @@ class GMPHook(Hook):
             self.mask = ones_mask(model, self.spec.select(model))
         self.enforcer = MaskEnforcer(model, self.mask)
         self.enforcer.step()
-        if self.score.needs_theta0:
-            self._theta0 = load_state(self.theta0_path)
+        self.pruner.prepare(model, self.mask)
+        if self._score_state is not None:
+            self.pruner.load_state_dict(self._score_state)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         done = runner.iter + 1
         if done in self.steps:
             goal = cubic_sparsity(done, self.start, self.end, self.target)
-            params = dict(unwrap(runner.model).named_parameters())
-            scores = self.score({n: params[n] for n in self.mask}, self._theta0)
-            self.mask = broadcast_mask(prune_to_sparsity(scores, self.mask, goal, self.scope,
-                                                         self.min_density))
+            self.mask = broadcast_mask(self.pruner.prune_to(model_weights(runner.model),
+                                                            self.mask, goal))
+            self.pruner.score.reset()
             self.enforcer = MaskEnforcer(runner.model, self.mask)
         self.enforcer.step()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[_STATE] = {n: m.clone() for n, m in self.mask.items()}
+        if self.pruner.needs_data:
+            checkpoint[_SCORE] = self.pruner.state_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if _STATE in checkpoint:
             self.mask = {n: m.bool() for n, m in checkpoint[_STATE].items()}
+        self._score_state = checkpoint.get(_SCORE)
 
     def after_train(self, runner) -> None:
+        self.pruner.remove()
         runner.logger.info(f'[colt] GMP pruned to {sparsity(self.mask).overall:.2%}')
         if self.out_mask and runner.rank == 0 and not osp.exists(self.out_mask):
             save_mask(self.out_mask, self.mask, meta=dict(gmp=True, target=self.target))

@@ -4,10 +4,8 @@ from typing import List, Optional
 import torch
 from mmengine.hooks import Hook
 
-from ..core import PrunableSpec, load_mask, ones_mask
+from ..core import PrunableSpec, Pruner, load_mask, model_weights, ones_mask
 from ..core.apply import unwrap
-from ..core.pruning import prune_by_score
-from ..core.scores import weight_score
 from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 
@@ -57,10 +55,8 @@ class MaskConvergenceHook(Hook):
         self.interval = interval
         self.eps = eps
         self.patience = patience
-        self.scope = scope
-        self.min_density = min_density
-        self.score = weight_score(score)
-        self.theta0_path = theta0
+        self.pruner = Pruner(score, scope, min_density, theta0=lambda: load_state(theta0))
+        self._score_state = None
         self.previous = None
         self.below = 0
         self.stopped_at: Optional[int] = None
@@ -70,9 +66,9 @@ class MaskConvergenceHook(Hook):
         model = unwrap(runner.model)
         self.start_mask = (load_mask(self.mask_path) if self.mask_path
                            else ones_mask(model, self.spec.select(model)))
-        self._theta0 = None
-        if self.score.needs_theta0:
-            self._theta0 = load_state(self.theta0_path)
+        self.pruner.prepare(model, self.start_mask)
+        if self._score_state:
+            self.pruner.load_state_dict(self._score_state)
         if self.stopped_at is not None:  # resumed after the stop: end at once
             runner.train_loop.stop_training = True
         self._publish(runner)
@@ -81,9 +77,7 @@ class MaskConvergenceHook(Hook):
         done = runner.iter + 1
         if done % self.interval or done >= runner.max_iters or self.stopped_at is not None:
             return
-        params = dict(unwrap(runner.model).named_parameters())
-        scores = self.score({n: params[n] for n in self.start_mask}, self._theta0)
-        mask = prune_by_score(scores, self.start_mask, self.ratio, self.scope, self.min_density)
+        mask = self.pruner.prune(model_weights(runner.model), self.start_mask, self.ratio)
         if self.previous is not None:
             d = mask_distance(self.previous, mask, self.start_mask)
             self.distances.append([done, d])
@@ -96,6 +90,9 @@ class MaskConvergenceHook(Hook):
         self.previous = mask
         self._publish(runner)
 
+    def after_train(self, runner) -> None:
+        self.pruner.remove()
+
     def _publish(self, runner) -> None:
         runner.message_hub.update_info(INFO_KEY, dict(
             stopped_at=self.stopped_at, distances=self.distances, interval=self.interval,
@@ -106,7 +103,8 @@ class MaskConvergenceHook(Hook):
             previous=None if self.previous is None else {n: m.clone()
                                                          for n, m in self.previous.items()},
             below=self.below, stopped_at=self.stopped_at,
-            distances=torch.tensor(self.distances, dtype=torch.float64))
+            distances=torch.tensor(self.distances, dtype=torch.float64),
+            score=self.pruner.state_dict())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get(_STATE)
@@ -116,3 +114,4 @@ class MaskConvergenceHook(Hook):
         self.below = int(state['below'])
         self.stopped_at = None if state['stopped_at'] is None else int(state['stopped_at'])
         self.distances = [[int(i), float(d)] for i, d in state['distances'].tolist()]
+        self._score_state = state.get('score')

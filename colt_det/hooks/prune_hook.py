@@ -4,21 +4,23 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
-from ..core import PrunableSpec, broadcast_mask, save_mask, sparsity
-from ..core.apply import unwrap
-from ..core.channels import channel_prune
-from ..core.pruning import prune_by_score
-from ..core.scores import weight_score as get_weight_score
+from ..core import PrunableSpec, Pruner, broadcast_mask, model_weights, save_mask, sparsity
 from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 from ..runtime.faults import crash_point
 from .mask_hook import stage_mask
+
+_STATE = 'colt_prune_score'  # a data-driven score's statistics in the stage's checkpoints
 
 
 @HOOKS.register_module()
 class ColtPruneHook(Hook):
     """After training, prunes ``prune_ratio`` of the weights the stage's mask still keeps and
     writes the new mask to ``out_mask`` (rank 0 computes it; every rank gets it).
+
+    The score's lifecycle (:class:`~colt_det.core.Pruner`): prepared before training, so a
+    data-driven score (Taylor, Fisher) observes every batch; its statistics are part of the
+    stage's checkpoints, so a resumed stage scores as an uninterrupted one.
 
     Args:
         prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
@@ -49,28 +51,36 @@ class ColtPruneHook(Hook):
         self.out_mask = out_mask
         self.scope = scope
         self.granularity = granularity
-        self.score = get_weight_score(weight_score)
-        self.channel_score = channel_score
+        self.score_name = channel_score if granularity == 'channel' else weight_score
         self.min_density = min_density
         self.theta0_path = theta0
         self.depth = channel_depth
         self.divisor = channel_divisor
+        self.pruner: Optional[Pruner] = None
+        self._resumed_state: Optional[dict] = None
+
+    def before_train(self, runner) -> None:
+        self.mask, groups = stage_mask(runner.model, self.spec, self.granularity,
+                                       self.mask_path, self.depth)
+        self.pruner = Pruner(self.score_name, self.scope, self.min_density, groups,
+                             self.divisor, theta0=lambda: load_state(self.theta0_path))
+        self.pruner.prepare(runner.model, self.mask)  # a data-driven score observes training
+        if self._resumed_state is not None:
+            self.pruner.load_state_dict(self._resumed_state)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.pruner is not None and self.pruner.needs_data:
+            checkpoint[_STATE] = self.pruner.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._resumed_state = checkpoint.get(_STATE)
 
     def after_train(self, runner) -> None:
         crash_point('stage_trained')  # tests: a kill after training, before the stage's files
-        mask, groups = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
-                                  self.depth)
-        new_mask = mask
+        self.pruner.remove()
+        new_mask = self.mask
         if runner.rank == 0:
-            params = dict(unwrap(runner.model).named_parameters())
-            if groups is not None:
-                new_mask = channel_prune(params, mask, groups, self.ratio, self.scope,
-                                         self.channel_score, self.divisor)
-            else:
-                theta0 = load_state(self.theta0_path) if self.score.needs_theta0 else None
-                scores = self.score({n: params[n] for n in mask}, theta0)
-                new_mask = prune_by_score(scores, mask, self.ratio, self.scope,
-                                          self.min_density)
+            new_mask = self.pruner.prune(model_weights(runner.model), self.mask, self.ratio)
         new_mask = broadcast_mask(new_mask)  # computed once: all ranks hold the same mask
         if runner.rank == 0 and not osp.exists(self.out_mask):
             save_mask(self.out_mask, new_mask, meta=dict(prune_ratio=self.ratio))

@@ -3,11 +3,10 @@ from typing import List, Optional
 
 import torch
 
-from ..core import random_mask_like, save_ticket
-from ..core.channels import channel_prune, random_channel_mask_like
+from ..core import Pruner, random_mask_like, save_ticket
+from ..core.channels import random_channel_mask_like
 from ..core.prunable import masked_params
-from ..core.pruning import prune_to_sparsity
-from ..core.scores import weight_score
+from ..core.scores import channel_score, weight_score
 from ..errors import SearchError
 from ..registry import METHODS
 from ..runtime.checkpoints import load_state
@@ -80,6 +79,13 @@ class OneShot(Method):
             raise ValueError(f"colt.method='oneshot' prunes theta0 itself: weight_score="
                              f"{s.weight_score!r} compares trained weights with theta0; use "
                              f"weight_score='magnitude'")
+        name, score = ((s.channel_score, channel_score(s.channel_score))
+                       if s.granularity == 'channel' else (s.weight_score, None))
+        if (score or weight_score(s.weight_score)).needs_data:
+            option = 'channel_score' if score else 'weight_score'
+            raise ValueError(f"colt.method='oneshot' prunes theta0 before any training: "
+                             f"{option}={name!r} observes training; use a data-free score "
+                             f"('l1_bn', 'magnitude') or a method that trains first")
 
     def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
         def write():
@@ -89,16 +95,13 @@ class OneShot(Method):
                 raise SearchError(f'theta0 lacks prunable parameters {missing[:3]}: the config '
                                   f'model changed since this search started; use a new '
                                   f'--work-dir')
-            weights = {n: theta0[n] for n in ctx.prunable}
-            ones = {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+            ones = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in ctx.prunable}
             s = ctx.settings
-            if s.granularity == 'channel':
-                mask = channel_prune(theta0, ones, channel_groups_of(ctx), s.target_sparsity,
-                                     s.prune_scope, s.channel_score, s.channel_divisor)
-            else:
-                scores = weight_score(s.weight_score)(weights, theta0)
-                mask = prune_to_sparsity(scores, ones, s.target_sparsity, s.prune_scope,
-                                         s.min_density)
+            channel = s.granularity == 'channel'
+            pruner = Pruner(s.channel_score if channel else s.weight_score, s.prune_scope,
+                            s.min_density, channel_groups_of(ctx) if channel else None,
+                            s.channel_divisor)
+            mask = pruner.prune_to(theta0, ones, s.target_sparsity)
             save_ticket(path, mask, theta0, meta=ctx.meta(round=0, oneshot=True))
         path = ctx.work.ticket('oneshot')
         return write_once(path, write)

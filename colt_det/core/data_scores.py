@@ -1,0 +1,209 @@
+"""Data-driven scores: importance observed during training (Taylor, Fisher), one class each.
+
+They use the score lifecycle of :mod:`colt_det.core.scores`: ``prepare`` puts hooks on the
+model, every training batch adds to the statistics, scoring reads them. Nothing outside this
+file knows them: the pruning hooks prepare and score every score alike.
+
+* weights, ``colt.weight_score='taylor'``: the first-order Taylor estimate of the loss change
+  when a weight is removed, ``|w * dL/dw|``, summed over the observed iterations (Molchanov et
+  al., CVPR 2019);
+* channels, ``colt.channel_score='taylor'``: ``|sum a * dL/da|`` of the channel's activation
+  ``a`` where the consumers read it (the input of every conv that reads the group), summed over
+  batches (Molchanov et al. 2019, the gate form);
+* channels, ``colt.channel_score='fisher'``: GroupFisher's (Liu et al., ICML 2021)
+  ``sum_n (sum_hw a * dL/da)^2`` over the samples of every batch, summed over the consumers;
+* ``'taylor_macs'`` / ``'fisher_macs'``: the same divided by the multiply-accumulates one
+  channel of the group costs (its producers' output rows and its consumers' input columns, at
+  the observed feature sizes): GroupFisher's cost normalisation, which removes cheap channels
+  before expensive ones of equal importance.
+
+A group no batch reached with a gradient (a frozen stage: ``frozen_stages``) scores +inf: it
+is never pruned, since nothing says it can go. Statistics are per process; under distributed
+training rank 0's are used (it computes the mask every rank receives).
+"""
+from typing import Dict, List, Sequence
+
+import torch
+from torch import nn
+
+from .scores import ChannelScore, WeightScore, register_channel_score, register_weight_score
+
+
+def _module_name(param: str) -> str:
+    return param.rpartition('.')[0]
+
+
+class _Observer:
+    """Hook handles plus the accumulated sums (one tensor per key) and their batch count."""
+
+    def __init__(self) -> None:
+        self.handles: List = []
+        self.sums: Dict[str, torch.Tensor] = {}
+
+    def add(self, key: str, value: torch.Tensor) -> None:
+        value = value.detach().float().cpu()
+        self.sums[key] = self.sums[key] + value if key in self.sums else value
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+    def state_dict(self) -> dict:
+        return {k: v.clone() for k, v in self.sums.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sums = {k: v.detach().float().cpu().clone() for k, v in state.items()}
+
+
+@register_weight_score('taylor')
+class WeightTaylor(WeightScore):
+    """``sum over iterations of |w * dL/dw|``: the loss change a weight's removal would cause,
+    to first order. Frozen weights have no gradient: they are refused."""
+
+    needs_trainable = True
+    needs_data = True
+
+    def __init__(self) -> None:
+        self.obs = _Observer()
+
+    def prepare(self, model: nn.Module, targets: Sequence[str]) -> None:
+        params = dict(model.named_parameters())
+        for name in targets:
+            def hook(p, name=name):
+                if p.grad is not None:
+                    self.obs.add(name, (p.detach() * p.grad.detach()).abs())
+            self.obs.handles.append(params[name].register_post_accumulate_grad_hook(hook))
+
+    def __call__(self, weights, theta0=None):
+        missing = [n for n in weights if n not in self.obs.sums]
+        if missing:
+            raise ValueError(f"weight_score='taylor' saw no gradient of {missing[:3]}: it "
+                             f"scores weights during training (is the stage empty, or are "
+                             f"they frozen?)")
+        return {n: self.obs.sums[n] for n in weights}
+
+    def remove(self) -> None:
+        self.obs.remove()
+
+    def reset(self) -> None:
+        self.obs.sums = {}
+
+    def state_dict(self) -> dict:
+        return self.obs.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.obs.load_state_dict(state)
+
+
+class _ActivationGradient(ChannelScore):
+    """Channel statistics of ``a * dL/da`` where the group's consumers read ``a``, and the
+    multiply-accumulates one channel costs.
+
+    Subclasses say how one conv input's ``(sum_hw a * g)`` of shape (N, C) becomes a value per
+    channel (:meth:`reduce`) and whether the score is divided by the channel's cost.
+    """
+
+    needs_trainable = True
+    needs_data = True
+    per_macs = False
+
+    def __init__(self) -> None:
+        self.obs = _Observer()
+
+    @staticmethod
+    def reduce(ag: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def prepare(self, model: nn.Module, targets: Sequence) -> None:
+        modules = dict(model.named_modules())
+        for group in targets:
+            key = group.scored[0]
+            for name in group.consumers:
+                conv = modules.get(_module_name(name))
+                if isinstance(conv, nn.Conv2d) and conv.in_channels == group.channels:
+                    self.obs.handles.append(conv.register_forward_hook(self._consumer(key)))
+            for name in group.scored:
+                conv = modules.get(_module_name(name))
+                if isinstance(conv, nn.Conv2d):
+                    self.obs.handles.append(conv.register_forward_hook(self._producer(key)))
+
+    def _consumer(self, key: str):
+        def hook(conv, inputs, output):
+            x = inputs[0]
+            if not (torch.is_grad_enabled() and x.requires_grad):
+                return  # evaluation, or a frozen part of the model: nothing to learn from
+            kh, kw = conv.kernel_size
+            self.obs.add('macs/' + key, torch.tensor(
+                float(kh * kw * conv.out_channels // conv.groups * output.shape[-2] *
+                      output.shape[-1])))
+
+            def on_grad(g, x=x):
+                self.obs.add('stat/' + key, self.reduce((x.detach() * g.detach()).sum((2, 3))))
+            x.register_hook(on_grad)
+        return hook
+
+    def _producer(self, key: str):
+        def hook(conv, inputs, output):
+            if not torch.is_grad_enabled():
+                return
+            kh, kw = conv.kernel_size
+            self.obs.add('macs/' + key, torch.tensor(
+                float(kh * kw * conv.in_channels // conv.groups * output.shape[-2] *
+                      output.shape[-1])))
+        return hook
+
+    def __call__(self, weights, group) -> torch.Tensor:
+        key = group.scored[0]
+        stat = self.obs.sums.get('stat/' + key)
+        if stat is None:  # never reached by a gradient (frozen): nothing says it can go
+            return torch.full((group.channels,), float('inf'))
+        if self.per_macs:
+            stat = stat / self.obs.sums['macs/' + key].clamp_min(1.0)
+        return stat
+
+    def remove(self) -> None:
+        self.obs.remove()
+
+    def reset(self) -> None:
+        self.obs.sums = {}
+
+    def state_dict(self) -> dict:
+        return self.obs.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.obs.load_state_dict(state)
+
+
+@register_channel_score('taylor')
+class ChannelTaylor(_ActivationGradient):
+    """``|sum_{n,h,w} a * dL/da|`` per batch, summed over batches and consumers."""
+
+    @staticmethod
+    def reduce(ag: torch.Tensor) -> torch.Tensor:
+        return ag.sum(0).abs()
+
+
+@register_channel_score('fisher')
+class ChannelFisher(_ActivationGradient):
+    """GroupFisher: ``sum_n (sum_hw a * dL/da)^2`` per batch, summed over batches and
+    consumers."""
+
+    @staticmethod
+    def reduce(ag: torch.Tensor) -> torch.Tensor:
+        return ag.pow(2).sum(0)
+
+
+@register_channel_score('taylor_macs')
+class ChannelTaylorPerMACs(ChannelTaylor):
+    """:class:`ChannelTaylor` divided by the multiply-accumulates one channel costs."""
+
+    per_macs = True
+
+
+@register_channel_score('fisher_macs')
+class ChannelFisherPerMACs(ChannelFisher):
+    """:class:`ChannelFisher` divided by the multiply-accumulates one channel costs
+    (GroupFisher's ``flops`` normalisation)."""
+
+    per_macs = True
