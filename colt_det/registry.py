@@ -25,7 +25,7 @@ def _node(name: str, parent: Registry, locations=()) -> Registry:
 
 HOOKS = _node('hook', root.HOOKS, [f'colt_det.hooks.{m}' for m in (
     'mask_hook', 'prune_hook', 'finite_loss_hook', 'seed_hook', 'record_hook', 'colt_hook',
-    'gmp_hook', 'mask_convergence_hook')])
+    'gmp_hook', 'mask_convergence_hook', 'progressive_hook')])
 DATASETS = _node('dataset', root.DATASETS, _CLS + _DET)
 MODELS = _node('model', root.MODELS, ['colt_det.tasks.cls.models', 'colt_det.deploy.slim'])
 METRICS = _node('metric', root.METRICS, ['colt_det.tasks.cls.metrics',
@@ -37,7 +37,8 @@ TASKS = Registry('colt task', scope='colt_det',
 # how a search finds the mask its final stage trains (colt_det.search.method.Method)
 METHODS = Registry('colt method', scope='colt_det',
                    locations=['colt_det.methods.rounds', 'colt_det.methods.baselines',
-                              'colt_det.methods.gmp', 'colt_det.methods.torch_pruning'])
+                              'colt_det.methods.gmp', 'colt_det.methods.progressive',
+                              'colt_det.methods.torch_pruning'])
 
 # the rest mirror MMEngine's nodes, so building anything under default_scope='colt_det' finds
 # its registry (MMEngine warns and falls back to the root otherwise)

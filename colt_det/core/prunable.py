@@ -28,6 +28,12 @@ class _BackboneNeck(nn.Module):
         return self.neck(x) if self.neck is not None else x
 
 
+def feature_module(model: nn.Module) -> nn.Module:
+    """The model's backbone + neck as one module whose parameter names are the model's."""
+    model = unwrap(model)
+    return _BackboneNeck(model.backbone, getattr(model, 'neck', None))
+
+
 def channel_groups(model: nn.Module, depth: str = 'inner') -> List[ChannelGroup]:
     """The channel groups of ``model.backbone`` (names as in ``model``).
 

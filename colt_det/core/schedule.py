@@ -12,19 +12,34 @@ from typing import List, Union
 Iters = Union[int, float]
 
 
-def resolve_iters(value: Iters, total: int, name: str) -> int:
-    """An iteration count: an int is itself, a float in [0, 1] a fraction of ``total``."""
+def resolve_iters(value: Iters, total: int, name: str, option: str = 'gmp') -> int:
+    """An iteration count: an int is itself, a float in [0, 1] a fraction of ``total``
+    (``colt.<option>.<name>`` in messages)."""
+    key = f'colt.{option}.{name}'
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f'colt.gmp.{name} must be an iteration (int) or a fraction of the '
+        raise ValueError(f'{key} must be an iteration (int) or a fraction of the '
                          f'training (float in [0, 1]), got {value!r}')
     if isinstance(value, float):
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f'colt.gmp.{name}={value}: a float is a fraction of the training, '
+            raise ValueError(f'{key}={value}: a float is a fraction of the training, '
                              f'in [0, 1]; pass an int for an iteration')
         return int(round(value * total))
     if value < 0:
-        raise ValueError(f'colt.gmp.{name} must be >= 0, got {value}')
+        raise ValueError(f'{key} must be >= 0, got {value}')
     return value
+
+
+def check_window(opts: dict, option: str) -> None:
+    """``start``/``end``/``every`` of a schedule by type and range: the end after the start
+    (where both are of one kind), at least one iteration between steps."""
+    start, end, every = (resolve_iters(opts[k], 1000, k, option) for k in ('start', 'end',
+                                                                        'every'))
+    if type(opts['start']) is type(opts['end']) and end <= start:
+        raise ValueError(f"colt.{option}.end ({opts['end']!r}) must come after start "
+                         f"({opts['start']!r}): pruning runs from start to end")
+    if every < 1:
+        raise ValueError(f"colt.{option}.every must be at least one iteration, got "
+                         f"{opts['every']!r}: e.g. every=0.025 (of the training) or 50")
 
 
 def cubic_sparsity(it: int, start: int, end: int, final: float, initial: float = 0.0) -> float:

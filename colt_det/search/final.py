@@ -5,7 +5,7 @@ search trains (or resumes) it and rewrites ``final_masked.pth`` (same weights); 
 neither file changes.
 """
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmengine.dist import barrier, is_main_process
 
@@ -21,18 +21,21 @@ from .workdir import WorkDir, remove_checkpoints
 
 
 def train_final(ctx: SearchContext, stages: StageRunner, mask: Optional[str],
-                gmp: bool = False) -> dict:
+                hooks: Sequence[dict] = (), own_mask: bool = False, what: str = '') -> dict:
     """Train ``mask`` (None: dense) on all classes; returns the summary's ``final`` record.
 
-    ``gmp``: the final stage prunes gradually while it trains (method ``'gmp'`` without
-    rewinding), and its own mask (``final/mask.safetensors``) is the ticket's.
+    Args:
+        hooks: hook configs the method adds to the final stage (e.g. GMP's pruning).
+        own_mask: the stage writes the ticket's mask itself (``final/mask.safetensors``: a
+            method that prunes while the final stage trains).
+        what: how the progress line names that pruning.
     """
     work = ctx.work
-    ticket_mask = WorkDir.stage_mask(work.final_stage) if gmp else mask
+    ticket_mask = WorkDir.stage_mask(work.final_stage) if own_mask else mask
     if agree(not osp.exists(work.final_ticket)):
         progress(f'final ticket training on all {len(ctx.classes)} classes'
-                 + (' with gradual magnitude pruning' if gmp else '') + ' ...')
-        stages.run(Stage(work.final_stage, mask=mask, kind='final', gmp=gmp),
+                 + (f' with {what}' if what else '') + ' ...')
+        stages.run(Stage(work.final_stage, mask=mask, kind='final', hooks=list(hooks)),
                    then=lambda runner: test_and_save(ctx, runner, ticket_mask))
     if is_main_process() and not ctx.settings.keep_stage_checkpoints:
         remove_checkpoints(work.final_stage)  # after the ticket, also when a kill came between

@@ -10,8 +10,10 @@ A method is a class registered in :data:`colt_det.registry.METHODS` under the na
             ...
             return path_of_a_ticket
 
-It owns its settings check (:meth:`Method.check`) and says what it supports, so the settings
-name no method.
+It owns its settings check (:meth:`Method.check`), its own options block (``option``: e.g.
+``colt.gmp``, with its ``defaults``) and the hooks it adds to the final stage
+(:meth:`Method.final_stage`), and says what it supports, so neither the settings nor the
+generic stage name a method.
 """
 import os.path as osp
 from typing import Callable, List, Optional
@@ -32,9 +34,17 @@ class Method:
 
     rounds = False
     supports_channels = False
+    option: Optional[str] = None  # the name of the method's own block in ``colt``
+    defaults: dict = {}  # that block's keys and default values
 
     def check(self, s) -> None:
-        """Raise ValueError for settings ``s`` the method cannot run with."""
+        """Raise ValueError for settings ``s`` the method cannot run with (its own block
+        included: :meth:`options` has every key with its default filled in)."""
+
+    def options(self, s) -> dict:
+        """The method's block of the settings ``s``, defaults filled in."""
+        return dict(self.defaults, **(getattr(s, self.option, None) or {})) if self.option \
+            else {}
 
     def num_groups(self, s) -> int:
         """Partitions per round (1 for all but COLT)."""
@@ -51,8 +61,16 @@ class Method:
         raise NotImplementedError
 
     def final_stage(self, ctx, mask: Optional[str]) -> dict:
-        """Extra :class:`~colt_det.search.stage.Stage` options of the final stage."""
+        """Extra options of the final stage (:func:`~colt_det.search.final.train_final`):
+        ``hooks`` (hook configs the method adds, run before the stage's own) and
+        ``own_mask`` (the stage writes the ticket's mask itself: ``final/mask.safetensors``)."""
         return {}
+
+
+def registered_methods() -> dict:
+    """name -> a Method of every registered method."""
+    METHODS.import_from_location()
+    return {n: cls() for n, cls in METHODS.module_dict.items()}
 
 
 def get_method(name: str) -> Method:

@@ -1,21 +1,16 @@
 """The ``colt = dict(...)`` block of a config, parsed and checked once."""
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Mapping, Optional
 
 from mmengine.config import ConfigDict
 
 from ..core import PrunableSpec
 from ..core.partition import PARTITION_SCHEMES
 from ..core.prunable import CHANNEL_DEPTHS
-from ..core.schedule import resolve_iters
 from ..core.scores import CHANNEL_SCORES, WEIGHT_SCORES
-from .method import get_method
-from ..registry import METHODS
+from .method import get_method, registered_methods
 from ..tasks.base import get_task
 
-# colt.gmp: iterations (int) or fractions of the training (float); rewind=True retrains the
-# GMP mask from theta0 with the final schedule instead of keeping the GMP run's own weights
-GMP_DEFAULTS = dict(start=0.0, end=0.75, every=0.025, rewind=False)
 # colt.early_stop: check the mask every `interval` iterations, stop once it moved less than
 # `eps` (normalised Hamming distance) for `patience` checks in a row (Early-Bird)
 EARLY_STOP_DEFAULTS = dict(interval=50, eps=0.01, patience=1)
@@ -49,7 +44,9 @@ class ColtSettings:
     weight_score: str = 'magnitude'
     # the layer-collapse guard: every layer keeps at least this fraction of its weights
     min_density: float = 0.0
-    gmp: Optional[dict] = None  # method='gmp': the schedule, GMP_DEFAULTS
+    # the methods' own blocks (each Method's ``option``, checked by the method itself)
+    gmp: Optional[dict] = None  # method='gmp': its schedule (methods/gmp.py)
+    progressive: Optional[dict] = None  # method='progressive' (methods/progressive.py)
     early_stop: Optional[dict] = None  # colt/imp rounds: stop a stage once its mask converged
     target_sparsity: float = 0.8
     max_rounds: int = 30
@@ -77,6 +74,9 @@ class ColtSettings:
 
     @classmethod
     def from_cfg(cls, cfg) -> 'ColtSettings':
+        if cfg is not None and not isinstance(cfg, Mapping):
+            raise ValueError(f"colt must be a dict of options, e.g. colt = dict(method='colt', "
+                             f"task='det'), got {type(cfg).__name__} {cfg!r}")
         cfg = dict(cfg or {})
         unknown = set(cfg) - set(cls.__dataclass_fields__)
         if unknown:
@@ -92,10 +92,6 @@ class ColtSettings:
         return get_method(self.method).num_groups(self)
 
     @property
-    def gmp_options(self) -> dict:
-        return dict(GMP_DEFAULTS, **(self.gmp or {}))
-
-    @property
     def early_stop_options(self) -> Optional[dict]:
         return None if self.early_stop is None else dict(EARLY_STOP_DEFAULTS, **self.early_stop)
 
@@ -106,13 +102,18 @@ class ColtSettings:
     def validate(self) -> None:
         method = get_method(self.method)  # a ValueError names the registered methods
         task = get_task(self.task)
-        method.check(self)
+        method.check(self)  # its own rules and its own block (e.g. colt.gmp)
         _check_init_ticket(self.init_ticket)
         _check_fraction('prune_ratio', self.prune_ratio, 0.2)
         _check_fraction('target_sparsity', self.target_sparsity, 0.8)
-        if not isinstance(self.num_partitions, int) or self.num_partitions < 1:
+        if not isinstance(self.num_partitions, int) or isinstance(self.num_partitions, bool) \
+                or self.num_partitions < 1:
             raise ValueError(f'colt.num_partitions must be an integer >= 1, got '
                              f'{self.num_partitions!r}: use 2 for COLT, 1 for IMP')
+        for name in ('final_train', 'keep_stage_checkpoints'):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f'colt.{name} must be True or False, got '
+                                 f'{getattr(self, name)!r}')
         _check_int('rewind_iter', self.rewind_iter, 0)
         _check_int('max_rounds', self.max_rounds, 1)
         _check_int('seed', self.seed, 0)
@@ -135,18 +136,13 @@ class ColtSettings:
                              f'{self.min_density:.0%} of every layer, so target_sparsity '
                              f'{self.target_sparsity:.0%} cannot be reached: use min_density < '
                              f'{1 - self.target_sparsity:.3g}')
-        _check_options('gmp', self.gmp, GMP_DEFAULTS)
-        if self.gmp is not None and self.method != 'gmp':
-            raise ValueError(f"colt.gmp is the schedule of method='gmp' (got method="
-                             f"{self.method!r}): drop it or set method='gmp'")
-        if self.method == 'gmp':
-            g = self.gmp_options
-            for key in ('start', 'end', 'every'):
-                resolve_iters(g[key], 1000, key)  # the type and range; iterations at run time
-            if not isinstance(g['rewind'], bool):
-                raise ValueError(f"colt.gmp.rewind must be True or False, got {g['rewind']!r}")
-            if self.granularity != 'weight':
-                raise ValueError("method='gmp' prunes single weights: use granularity='weight'")
+        for name, m in _methods().items():  # a method's block: known keys, its method only
+            if m.option:
+                _check_options(m.option, getattr(self, m.option), m.defaults)
+                if getattr(self, m.option) is not None and self.method != name:
+                    raise ValueError(f"colt.{m.option} is the schedule of method={name!r} (got "
+                                     f"method={self.method!r}): drop it or set method="
+                                     f"{name!r}")
         _check_options('early_stop', self.early_stop, EARLY_STOP_DEFAULTS)
         if self.early_stop is not None:
             if not method.rounds:
@@ -156,6 +152,14 @@ class ColtSettings:
             _check_int('early_stop.interval', es['interval'], 1)
             _check_int('early_stop.patience', es['patience'], 1)
             _check_fraction('early_stop.eps', es['eps'], 0.01)
+        if not isinstance(self.prunable, dict):
+            raise ValueError(f"colt.prunable must be a dict, e.g. prunable=dict(include="
+                             f"['backbone.*']), got {self.prunable!r}")
+        if self.partition_groups is not None and not (
+                isinstance(self.partition_groups, (list, tuple)) and all(
+                    isinstance(g, (list, tuple)) for g in self.partition_groups)):
+            raise ValueError(f"colt.partition_groups must be a list of class lists, e.g. "
+                             f"[['cat', 'dog'], ['car']], got {self.partition_groups!r}")
         for name in ('round_train_cfg', 'final_train_cfg'):
             v = getattr(self, name)
             if v is not None and not isinstance(v, dict):
@@ -184,6 +188,10 @@ class ColtSettings:
 def _check_init_ticket(opts: Optional[dict]) -> None:
     if not opts:
         return
+    if not isinstance(opts, dict):
+        raise ValueError(f"colt.init_ticket must be dict(path=...), got {opts!r}: e.g. "
+                         f"init_ticket=dict(path='{opts}')" if isinstance(opts, str) else
+                         f"colt.init_ticket must be dict(path=...), got {opts!r}")
     extra = set(opts) - {'path', 'mode', 'key_map', 'allow_partial'}
     if 'path' not in opts or extra:
         raise ValueError(f'colt.init_ticket takes path=, mode=, key_map=, allow_partial= '
@@ -194,8 +202,7 @@ def _check_init_ticket(opts: Optional[dict]) -> None:
 
 
 def _methods() -> dict:
-    METHODS.import_from_location()
-    return {n: cls() for n, cls in METHODS.module_dict.items()}
+    return registered_methods()
 
 
 def _check_options(name: str, opts, defaults: dict) -> None:

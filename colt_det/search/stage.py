@@ -12,7 +12,7 @@ import os.path as osp
 import pickle
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from mmengine.config import Config
@@ -40,8 +40,8 @@ class Stage:
         prune (bool): prune ``prune_ratio`` at the end and write ``mask.safetensors``.
         kind (str): ``'partition'`` (round_train_cfg), ``'final'`` (final_train_cfg) or
             ``'rewind'`` (late rewinding: ``rewind_iter`` dense iterations, then write theta0).
-        gmp (bool): prune gradually while training (``colt.gmp``, method ``'gmp'``) and write
-            the final mask to ``mask.safetensors``.
+        hooks (List[dict]): hook configs a method adds (e.g. GMP's, which prunes while the
+            stage trains and writes ``mask.safetensors``); they run before the stage's own.
     """
 
     dir: str
@@ -49,7 +49,7 @@ class Stage:
     group: Optional[List[str]] = None
     prune: bool = False
     kind: str = 'partition'
-    gmp: bool = False
+    hooks: List[dict] = field(default_factory=list)
 
 
 def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
@@ -77,14 +77,8 @@ def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
         out.param_scheduler = []
         out.default_hooks.checkpoint = dict(type='CheckpointHook', interval=k + 1,
                                             by_epoch=False)
-    hooks = []
-    if stage.gmp:  # before the mask hook: its mask is written before the stage's result
-        g = s.gmp_options
-        hooks.append(dict(type='colt_det.GMPHook', prunable=s.prunable,
-                          target_sparsity=s.target_sparsity, start=g['start'], end=g['end'],
-                          every=g['every'], scope=s.prune_scope, min_density=s.min_density,
-                          score=s.weight_score, theta0=work.theta0,
-                          out_mask=WorkDir.stage_mask(stage.dir)))
+    # a method's hooks first: a mask they write is written before the stage's result
+    hooks = [dict(h) for h in stage.hooks]
     hooks += stage_hooks(
         prunable=s.prunable, mask=stage.mask, theta0=work.theta_init if rewind else work.theta0,
         out_state=work.theta0 if rewind else None,

@@ -1,0 +1,109 @@
+"""What a channel mask costs: the multiply-accumulates of a traced module under a channel mask,
+without building the slim model.
+
+One forward pass records every conv and linear layer's shape and output size; the MACs of a mask
+are then a sum over those layers with their kept input and output channels
+(:func:`~colt_det.core.channels.channel_keep` of the groups they produce or read). Progressive
+pruning asks this after every step it takes, so it must be cheap: it is arithmetic on a table.
+It counts conv and linear layers only; MMEngine's complexity analysis of the slim model also
+counts the norms' elementwise operations, within 1% of it (tested).
+"""
+from dataclasses import dataclass
+from typing import Dict, List, Sequence
+
+import torch
+from torch import nn
+
+from .channels import ChannelGroup, channel_keep
+from .masks import Mask
+
+
+@dataclass
+class _Layer:
+    per_pair: float  # MACs per (input channel, output channel) pair: kh * kw * H_out * W_out
+    cin: int
+    cout: int
+    groups: int = 1
+
+
+class ChannelCost:
+    """MACs of ``module`` (names as in ``prefix + module.named_modules()``) under channel masks.
+
+    Args:
+        module (nn.Module): the traced module (e.g. a detector's backbone + neck).
+        example (Tensor): the input it is traced with (the MACs are those of this input size).
+        groups (Sequence[ChannelGroup]): the channel groups a mask prunes.
+        prefix (str): the prefix of the groups' parameter names (``''`` when ``module`` is the
+            model the groups were found on).
+    """
+
+    def __init__(self, module: nn.Module, example: torch.Tensor,
+                 groups: Sequence[ChannelGroup], prefix: str = '') -> None:
+        self.layers: Dict[str, _Layer] = {}
+        handles = []
+        for name, m in module.named_modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                handles.append(m.register_forward_hook(self._record(prefix + name)))
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                module(example)
+        finally:
+            module.train(was_training)
+            for h in handles:
+                h.remove()
+        self.groups = list(groups)
+        self.out_of: Dict[str, int] = {}  # layer -> the group whose channels it produces
+        self.in_of: Dict[str, int] = {}  # layer -> the group whose channels it reads
+        for i, g in enumerate(self.groups):
+            for n in g.scored:
+                self.out_of[n.rpartition('.')[0]] = i
+            for n in g.consumers:
+                self.in_of[n.rpartition('.')[0]] = i
+        self.dense = self.macs(None)
+
+    def _record(self, name: str):
+        def hook(m, inputs, output):
+            if isinstance(m, nn.Conv2d):
+                kh, kw = m.kernel_size
+                self.layers[name] = _Layer(kh * kw * output.shape[-2] * output.shape[-1] /
+                                           m.groups, m.in_channels, m.out_channels, m.groups)
+            else:
+                rows = output.numel() // output.shape[-1] // max(1, output.shape[0])
+                self.layers[name] = _Layer(float(rows), m.in_features, m.out_features)
+        return hook
+
+    def kept(self, mask: Mask) -> List[int]:
+        """The kept channels of every group under ``mask``."""
+        return [int(channel_keep(mask, g).sum()) for g in self.groups]
+
+    def macs(self, mask=None) -> float:
+        """Multiply-accumulates of one input under ``mask`` (None: nothing pruned); ``mask``
+        may also be the list of kept channels per group (:meth:`kept`)."""
+        kept = None if mask is None else (mask if isinstance(mask, list) else self.kept(mask))
+        total = 0.0
+        for name, layer in self.layers.items():
+            cin, cout = layer.cin, layer.cout
+            if kept is not None and name in self.in_of:
+                g = self.groups[self.in_of[name]]
+                cin = cin * kept[self.in_of[name]] // g.channels if cin != g.channels else \
+                    kept[self.in_of[name]]
+            if kept is not None and name in self.out_of:
+                cout = kept[self.out_of[name]]
+            total += layer.per_pair * cin * cout
+        return total
+
+    def fraction(self, mask) -> float:
+        """:meth:`macs` as a fraction of the unpruned module's."""
+        return self.macs(mask) / self.dense if self.dense else 1.0
+
+    def saved_per_channel(self, kept: List[int]) -> List[float]:
+        """The MACs one more channel of each group would save, with the widths ``kept``."""
+        base = self.macs(kept)
+        out = []
+        for i in range(len(self.groups)):
+            fewer = list(kept)
+            fewer[i] = max(0, fewer[i] - 1)
+            out.append(base - self.macs(fewer))
+        return out

@@ -1,0 +1,137 @@
+"""ProgressiveChannelHook: channels removed while the model trains, until a MACs target."""
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.hooks import Hook
+
+from ..core import MaskEnforcer, Pruner, broadcast_mask, model_weights, ones_mask, save_mask
+from ..core.apply import unwrap
+from ..core.channel_cost import ChannelCost
+from ..core.channels import channel_keep, channel_mask, channel_param_names
+from ..core.prunable import channel_groups, feature_module
+from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
+from ..registry import HOOKS
+
+_STATE = 'colt_progressive'  # the hook's key in the stage's MMEngine checkpoints
+
+
+@HOOKS.register_module()
+class ProgressiveChannelHook(Hook):
+    """Prunes channel groups during training, a block of ``divisor`` channels at a time, until
+    the traced part's multiply-accumulates reach ``target_macs`` of the dense model's.
+
+    Every ``every`` iterations from ``start`` to ``end`` it removes the lowest-scoring blocks
+    (each the ``divisor`` lowest-scoring kept channels of one group, ranked against every other
+    group's: global, non-uniform widths) until the MACs are at most the schedule's goal, a
+    cubic from 1 down to ``target_macs`` (GMP's shape, :func:`~colt_det.core.schedule.
+    cubic_sparsity`); from ``end`` on the model trains at the target. The score is any channel
+    score: a data-driven one (``'fisher_macs'``, GroupFisher's) ranks by what it observed since
+    the previous step, then starts anew. Pruned channels are exactly zero after every optimizer
+    step. The mask and the score's statistics are part of the stage's checkpoints, so a
+    resumed stage prunes as an uninterrupted one. At the end the mask goes to ``out_mask``.
+
+    Args:
+        target_macs (float): the MACs to reach, a fraction of the dense model's in (0, 1).
+        start, end, every (int or float): iterations (int) or fractions of the training.
+        score (str): a registered channel score.
+        depth (str): the channel groups (``'inner'`` or ``'deep'``).
+        divisor (int): channels removed per step from one group; widths stay multiples of it.
+        input_size (Sequence[int]): (H, W) the MACs are counted at.
+        out_mask (str, optional): where the final mask is written.
+    """
+
+    priority = 'ABOVE_NORMAL'  # before CheckpointHook: checkpoints hold the pruned weights
+
+    def __init__(self, target_macs: float = 0.5, start=0.0, end=0.5, every=0.01,
+                 score: str = 'fisher_macs', depth: str = 'deep', divisor: int = 8,
+                 input_size: Sequence[int] = (256, 256), out_mask: Optional[str] = None) -> None:
+        self.target = target_macs
+        self.window = (start, end, every)
+        self.score_name = score
+        self.depth = depth
+        self.divisor = max(1, divisor)
+        self.input_size = tuple(input_size)
+        self.out_mask = out_mask
+        self.mask = None
+        self._score_state = None
+        self.history: List[List[float]] = []  # [iteration, MACs fraction] per step
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        total = runner.max_iters
+        start, end, every = (resolve_iters(v, total, k, 'progressive') for v, k in
+                             zip(self.window, ('start', 'end', 'every')))
+        self.start, self.end = start, min(max(end, start), total)
+        self.steps = set(pruning_iters(self.start, self.end, max(1, every)))
+        self.groups = channel_groups(model, self.depth)
+        device = next(model.parameters()).device
+        self.cost = ChannelCost(feature_module(model),
+                                torch.randn((1, 3) + self.input_size, device=device), self.groups)
+        if self.mask is None:  # a fresh stage; a resumed one restored its mask
+            self.mask = ones_mask(model, channel_param_names(self.groups))
+        self.enforcer = MaskEnforcer(model, self.mask)
+        self.enforcer.step()
+        self.pruner = Pruner(self.score_name, 'global', groups=self.groups)
+        self.pruner.prepare(model, self.mask)
+        if self._score_state is not None:
+            self.pruner.load_state_dict(self._score_state)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        done = runner.iter + 1
+        if done in self.steps:
+            goal = 1.0 - cubic_sparsity(done, self.start, self.end, 1.0 - self.target)
+            if runner.rank == 0:
+                self.mask = self._prune_to(model_weights(runner.model), goal)
+            self.mask = broadcast_mask(self.mask)
+            self.pruner.score.reset()  # the next step ranks by what it observes from here
+            self.enforcer = MaskEnforcer(runner.model, self.mask)
+            frac = self.cost.fraction(self.mask)
+            self.history.append([done, frac])
+            runner.logger.info(f'[colt] progressive: iteration {done}, MACs {frac:.3f} of '
+                               f'dense (goal {goal:.3f})')
+        self.enforcer.step()
+
+    def _prune_to(self, weights, goal: float):
+        keeps = [channel_keep(self.mask, g).clone() for g in self.groups]
+        scores = [self.pruner.score(weights, g).float() for g in self.groups]
+        kept = [int(k.sum()) for k in keeps]
+        while self.cost.fraction(kept) > goal:
+            best, best_value = None, None
+            for i, (k, s) in enumerate(zip(keeps, scores)):
+                if kept[i] < 2 * self.divisor:  # every group keeps at least one block
+                    continue
+                block = torch.where(k, s, torch.full_like(s, float('inf')))
+                value = torch.sort(block, stable=True).values[:self.divisor].sum()
+                if torch.isfinite(value) and (best_value is None or value < best_value):
+                    best, best_value = i, value
+            if best is None:
+                break  # nothing left that may go: the goal cannot be reached
+            s = torch.where(keeps[best], scores[best], torch.full_like(scores[best],
+                                                                       float('inf')))
+            keeps[best][torch.sort(s, stable=True).indices[:self.divisor]] = False
+            kept[best] -= self.divisor
+        return channel_mask(self.mask, self.groups, keeps)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint[_STATE] = dict(mask={n: m.clone() for n, m in self.mask.items()},
+                                  score=self.pruner.state_dict(),
+                                  history=torch.tensor(self.history, dtype=torch.float64))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get(_STATE)
+        if state is not None:
+            self.mask = {n: m.bool() for n, m in state['mask'].items()}
+            self._score_state = state['score']
+            self.history = [[int(i), float(f)] for i, f in state['history'].tolist()]
+
+    def after_train(self, runner) -> None:
+        self.pruner.remove()
+        frac = self.cost.fraction(self.mask)
+        runner.logger.info(f'[colt] progressive pruning: MACs {frac:.3f} of dense '
+                           f'(target {self.target})')
+        runner.message_hub.update_info('colt/progressive', dict(macs=frac,
+                                                                history=self.history))
+        if self.out_mask and runner.rank == 0 and not osp.exists(self.out_mask):
+            save_mask(self.out_mask, self.mask, meta=dict(progressive=True, macs=frac,
+                                                          target_macs=self.target))
