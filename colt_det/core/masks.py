@@ -35,11 +35,26 @@ class PrunableSpec:
 
     @classmethod
     def from_cfg(cls, cfg: Optional[Mapping]) -> 'PrunableSpec':
+        if cfg is not None and not isinstance(cfg, Mapping):
+            raise ValueError(f"colt.prunable must be a dict, e.g. prunable=dict(include="
+                             f"['backbone.*']), got {cfg!r}")
         cfg = dict(cfg or {})
         unknown = set(cfg) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f'unknown prunable option(s) {sorted(unknown)}: use '
                              f'{sorted(cls.__dataclass_fields__)}')
+        for key in ('include', 'exclude'):
+            v = cfg.get(key)
+            if key in cfg and (isinstance(v, str) or not isinstance(v, (list, tuple)) or
+                               not all(isinstance(p, str) for p in v)):
+                raise ValueError(f'colt.prunable.{key} must be a list of glob patterns, got '
+                                 f'{v!r}: e.g. {key}=[{v!r}]' if isinstance(v, str) else
+                                 f'colt.prunable.{key} must be a list of glob patterns, got '
+                                 f'{v!r}')
+        for key in ('conv', 'linear', 'norm'):
+            if key in cfg and not isinstance(cfg[key], bool):
+                raise ValueError(f'colt.prunable.{key} must be True or False, got '
+                                 f'{cfg[key]!r}')
         return cls(**cfg)
 
     def _kind_allowed(self, module: nn.Module) -> bool:

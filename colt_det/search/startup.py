@@ -27,6 +27,7 @@ from .context import SearchContext, Sources
 from .coordination import wait_for
 from .settings import ColtSettings
 from .theta0 import check_finite, init_checkpoint, init_source, map_init_ticket
+from .train_cfgs import check_train_cfgs
 from .workdir import WorkDir, check_writable
 
 # the parts of a config that shape a search's result besides its colt block: a resume that
@@ -55,13 +56,19 @@ def preflight(cfg: Config, s: ColtSettings, task: Task, work: WorkDir,
     nothing. Returns the search's context (so no ticket is read or model built twice)."""
     if partition is not None:
         check_partition_job(s, partition)
+    check_train_cfgs(cfg, s)  # the loops of every stage kind, before the first round trains
     classes = task.class_names(cfg)
     groups = partition_classes(classes, s.num_groups, s.partition_scheme, s.seed,
                                s.partition_groups)
     check_writable(work.root)
     work.check_no_links()
     model = task.build_model(cfg)
-    prunable, _ = masked_params(model, s.spec, s.granularity, s.channel_groups)
+    prunable, channel_groups = masked_params(model, s.spec, s.granularity, s.channel_groups)
+    if channel_groups and s.channel_divisor > max(g.channels for g in channel_groups):
+        raise SearchError(f'colt.channel_divisor={s.channel_divisor} is wider than every '
+                          f'channel group (the widest has '
+                          f'{max(g.channels for g in channel_groups)} channels), so nothing '
+                          f'could be pruned: use a divisor such as 8 or 16')
     params = [n for n, _ in model.named_parameters()]
     unused = [p for p in s.spec.include if not any(fnmatch.fnmatchcase(n, p) for n in params)]
     if unused:
