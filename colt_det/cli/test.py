@@ -12,6 +12,7 @@ Usage:
     CHECKPOINT: work_dir/final_masked.pth, a slim export, or work_dir/tickets/final.safetensors
     --out X.json: the metrics as JSON; --out X.pkl: the predictions as mmdet's tools/test.py
     writes them, and the metrics in X.metrics.json. Existing files are kept unless --force.
+    --onnx PART.onnx: the backbone + neck run by onnxruntime (fp32 or INT8 from colt-export).
 """
 import argparse
 import os
@@ -32,6 +33,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help="where MMEngine's logs go (default: a temp dir)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--no-coco', action='store_true', help='skip the COCO-style metrics')
+    parser.add_argument('--onnx', metavar='PART.onnx',
+                        help='detectors: run the backbone + neck by onnxruntime from this part '
+                             '(colt-export --onnx, fp32 or --int8); the rest stays in PyTorch')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='--onnx: onnxruntime intra-op threads (default: its own choice)')
     parser.add_argument('--force', action='store_true', help='overwrite existing --out files')
     parser.add_argument('--debug', action='store_true', help='tracebacks for known errors too')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -73,8 +79,13 @@ def _main(args) -> int:
                              f'.tmp.{os.getpid()}.{osp.basename(preds)}')
         os.makedirs(osp.dirname(tmp_preds), exist_ok=True)
     # the task's own options, where given (a classifier refuses a detector's)
+    hook = None
+    if args.onnx:
+        from ..deploy.int8 import onnx_features
+        hook = onnx_features(args.onnx, args.threads)
     options = {k: v for k, v in dict(predictions_out=tmp_preds, show_dir=args.show_dir,
-                                     coco=False if args.no_coco else None).items()
+                                     coco=False if args.no_coco else None,
+                                     model_hook=hook).items()
                if v is not None}
     task = task_of(cfg)
     try:

@@ -70,7 +70,7 @@ def load_detector(config: str, checkpoint: str) -> Tuple[nn.Module, object]:
 
 def export_onnx(config: str, checkpoint: str, out: str,
                 input_size: Optional[Sequence[int]] = None, with_rpn: bool = True,
-                overwrite: bool = False, opset: int = 17) -> str:
+                overwrite: bool = False, opset: int = 17, dynamic: bool = False) -> str:
     """Write the detector's tensor part (:class:`TensorPart`) as ONNX, batch 1.
 
     Args:
@@ -81,6 +81,8 @@ def export_onnx(config: str, checkpoint: str, out: str,
         input_size (Sequence[int], optional): (H, W) traced; default the test pipeline's.
         with_rpn (bool): include the RPN head's raw maps.
         opset (int): the ONNX opset.
+        dynamic (bool): the image's batch, height and width are dynamic axes (the part then
+            runs on test images of any size, e.g. VOC's aspect ratios).
 
     Returns:
         str: ``out``.
@@ -94,12 +96,15 @@ def export_onnx(config: str, checkpoint: str, out: str,
     x = torch.randn(1, 3, int(h), int(w))
     with torch.no_grad():
         levels = len(tuple(model.extract_feat(x)))
+    names = part.output_names(levels)
+    axes = dict({'image': {0: 'batch', 2: 'height', 3: 'width'}},
+                **{n: {0: 'batch', 2: f'{n}_h', 3: f'{n}_w'} for n in names}) if dynamic else None
     tmp = osp.join(osp.dirname(osp.abspath(out)), f'.tmp.{os.getpid()}.{osp.basename(out)}')
     try:
         with torch.no_grad():
             torch.onnx.export(part, (x,), tmp, dynamo=False, opset_version=opset,
-                              input_names=['image'], output_names=part.output_names(levels),
-                              do_constant_folding=True)
+                              input_names=['image'], output_names=names,
+                              do_constant_folding=True, dynamic_axes=axes)
         with open(tmp, 'rb') as f:
             atomic_write_bytes(out, f.read(), overwrite=overwrite)
     finally:
@@ -115,12 +120,3 @@ def onnx_session(path: str, threads: Optional[int] = None):
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-
-
-def max_difference(session, part: nn.Module, x: torch.Tensor) -> float:
-    """The largest |onnxruntime - torch| over every output, relative to the output's scale."""
-    with torch.no_grad():
-        want = part(x)
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-    return max(float((torch.from_numpy(g) - t).abs().max() / (t.abs().max() + 1e-12))
-               for g, t in zip(got, want))

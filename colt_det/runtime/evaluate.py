@@ -4,7 +4,7 @@ import os
 import os.path as osp
 import pickle
 import tempfile
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from mmengine.config import Config
 import torch
@@ -16,8 +16,9 @@ from .checkpoints import checkpoint_from_ticket
 from .runner import build_quiet_runner, release_runner, without_code_formatting
 
 
-def test_checkpoint(cfg: Config, checkpoint: str,
-                    work_dir: Optional[str] = None) -> Tuple[Dict[str, float], nn.Module]:
+def test_checkpoint(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
+                    model_hook: Optional[Callable[[nn.Module], None]] = None
+                    ) -> Tuple[Dict[str, float], nn.Module]:
     """``Runner.test()`` of ``cfg`` (its test dataloader and evaluator) on ``checkpoint``.
 
     Args:
@@ -25,6 +26,8 @@ def test_checkpoint(cfg: Config, checkpoint: str,
         checkpoint (str): an MMEngine checkpoint (``final_masked.pth``, a slim export) or a
             final ticket (``tickets/final.safetensors``).
         work_dir (str, optional): where MMEngine's logs go (default: a temp dir, removed).
+        model_hook (callable, optional): called with the loaded model before the test pass
+            (e.g. :func:`colt_det.deploy.int8.onnx_features`: a part run by onnxruntime).
 
     Returns:
         (metrics, the tested model)
@@ -49,6 +52,8 @@ def test_checkpoint(cfg: Config, checkpoint: str,
         try:
             check_fits(unwrap(runner.model), state, checkpoint, config)
             runner.load_checkpoint(checkpoint)
+            if model_hook is not None:
+                model_hook(unwrap(runner.model))
             metrics = dict(runner.test())
         finally:
             release_runner(runner)

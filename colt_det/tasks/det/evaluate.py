@@ -4,7 +4,7 @@ One test pass produces the predictions; every metric is computed on those same p
 """
 import copy
 import os.path as osp
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from mmengine.config import Config
 
@@ -25,7 +25,8 @@ def _add_instances_to_meta(pipeline) -> None:
 
 def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
                       coco: bool = True, predictions_out: Optional[str] = None,
-                      show_dir: Optional[str] = None) -> Dict[str, float]:
+                      show_dir: Optional[str] = None,
+                      model_hook: Optional[Callable] = None) -> Dict[str, float]:
     """Test ``checkpoint`` (``.pth`` or final ticket) with the config's test set.
 
     Args:
@@ -36,6 +37,8 @@ def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = No
         predictions_out (str, optional): ``.pkl`` of the predictions, as mmdet's
             ``tools/test.py --out`` writes it.
         show_dir (str, optional): draw the detections of every test image here.
+        model_hook (callable, optional): called with the loaded model before the test pass
+            (``colt-test --onnx``: the backbone + neck run by onnxruntime).
 
     Returns:
         dict: ``voc07/mAP`` (11-point), ``voc_area/mAP`` (area), per-class ``voc07/AP50/<cls>``,
@@ -56,7 +59,7 @@ def evaluate_detector(cfg: Config, checkpoint: str, work_dir: Optional[str] = No
     if show_dir:
         cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=True,
                                                test_out_dir=osp.abspath(show_dir))
-    metrics, model = test_checkpoint(cfg, checkpoint, work_dir)
+    metrics, model = test_checkpoint(cfg, checkpoint, work_dir, model_hook)
     names = PrunableSpec.from_cfg(cfg.get('colt', {}).get('prunable')).select(model)
     params = dict(model.named_parameters())
     metrics['sparsity'] = sparsity({n: params[n].detach() != 0 for n in names}).overall

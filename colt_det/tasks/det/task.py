@@ -63,6 +63,6 @@ class DetTask(Task):
     def evaluate(self, cfg: Config, checkpoint: str, work_dir: Optional[str] = None,
                  **options) -> Tuple[Dict[str, float], str]:
         """VOC mAP (11-point and area), per-class AP50 and COCO-style AP of one test pass
-        (options: ``coco``, ``predictions_out``, ``show_dir``)."""
+        (options: ``coco``, ``predictions_out``, ``show_dir``, ``model_hook``)."""
         metrics = evaluate_detector(cfg, checkpoint, work_dir=work_dir, **options)
         return metrics, format_metrics(metrics)
