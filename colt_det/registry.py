@@ -25,7 +25,7 @@ def _node(name: str, parent: Registry, locations=()) -> Registry:
 
 HOOKS = _node('hook', root.HOOKS, [f'colt_det.hooks.{m}' for m in (
     'mask_hook', 'prune_hook', 'finite_loss_hook', 'seed_hook', 'record_hook', 'colt_hook',
-    'gmp_hook', 'mask_convergence_hook', 'progressive_hook')])
+    'gmp_hook', 'mask_convergence_hook', 'progressive_hook', 'distill_hook')])
 DATASETS = _node('dataset', root.DATASETS, _CLS + _DET)
 MODELS = _node('model', root.MODELS, ['colt_det.tasks.cls.models', 'colt_det.deploy.slim'])
 METRICS = _node('metric', root.METRICS, ['colt_det.tasks.cls.metrics',

@@ -47,7 +47,7 @@ def test_checkpoint(cfg: Config, checkpoint: str, work_dir: Optional[str] = None
         cfg.resume = False
         cfg.experiment_name = f'eval_{os.getpid()}_{id(cfg)}'
         cfg.custom_hooks = []
-        state = _weights(checkpoint)
+        state = read_weights(checkpoint)
         runner = build_quiet_runner(cfg)
         try:
             check_fits(unwrap(runner.model), state, checkpoint, config)
@@ -60,7 +60,7 @@ def test_checkpoint(cfg: Config, checkpoint: str, work_dir: Optional[str] = None
     return {k: float(v) for k, v in metrics.items()}, runner.model
 
 
-def _weights(checkpoint: str) -> Dict[str, torch.Tensor]:
+def read_weights(checkpoint: str) -> Dict[str, torch.Tensor]:
     """The state dict of an MMEngine checkpoint (allow-listed types only)."""
     try:
         ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
@@ -78,7 +78,8 @@ def _weights(checkpoint: str) -> Dict[str, torch.Tensor]:
 
 
 def check_fits(model: nn.Module, state: Dict[str, torch.Tensor], checkpoint: str,
-               config: str) -> None:
+               config: str, fix: str = 'evaluate it with the config it was trained with'
+               ) -> None:
     """A checkpoint of another model is an error naming both, not an untrained model's score
     (MMEngine only warns about missing and unexpected keys)."""
     own = model.state_dict()
@@ -89,5 +90,23 @@ def check_fits(model: nn.Module, state: Dict[str, torch.Tensor], checkpoint: str
         parts = [f'{len(v)} {what} (e.g. {v[:2]})' for what, v in (
             ('missing', missing), ('unexpected', unexpected), ('of another shape', wrong)) if v]
         raise ValueError(f'checkpoint {checkpoint} does not fit the model of {config}: '
-                         f'{"; ".join(parts)} keys: evaluate it with the config it was trained '
-                         f'with')
+                         f'{"; ".join(parts)} keys: {fix}')
+
+
+TEACHER_FIX = ('colt.distill.teacher must be a checkpoint of the student\'s architecture (the '
+                'dense parent)')
+
+
+def load_teacher(runner, checkpoint: str, student: nn.Module) -> nn.Module:
+    """The teacher of a distilled stage: the stage's model config built anew with
+    ``checkpoint``'s weights (strict: another architecture is an error naming both), on the
+    student's device, in eval mode, without gradients."""
+    state = read_weights(checkpoint)
+    teacher = runner.build_model(copy.deepcopy(runner.cfg.model))
+    check_fits(teacher, state, checkpoint, 'the student', TEACHER_FIX)
+    teacher.load_state_dict(state, strict=True)
+    device = next(student.parameters()).device
+    teacher.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher

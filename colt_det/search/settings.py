@@ -14,6 +14,8 @@ from ..tasks.base import get_task
 # colt.early_stop: check the mask every `interval` iterations, stop once it moved less than
 # `eps` (normalised Hamming distance) for `patience` checks in a row (Early-Bird)
 EARLY_STOP_DEFAULTS = dict(interval=50, eps=0.01, patience=1)
+# colt.distill: the teacher's checkpoint (required) and the weight of each neck level's PKD loss
+DISTILL_DEFAULTS = dict(teacher=None, fpn_weight=6.0)
 
 
 @dataclass
@@ -56,6 +58,9 @@ class ColtSettings:
     rewind_iter: int = 0  # > 0: late rewinding to the weights after this many dense iterations
     final_train: bool = True
     final_train_cfg: Optional[dict] = None
+    # the final training learns from a teacher's neck features (PKD): dict(teacher=CKPT,
+    # fpn_weight=6.0), e.g. the dense run's final_masked.pth (DISTILL_DEFAULTS)
+    distill: Optional[dict] = None
     # train_cfg overrides of every round's partition stages; the final training's
     # (final_train_cfg) gives the lottery-ticket protocol: each round trains the whole schedule
     round_train_cfg: Optional[dict] = None
@@ -143,6 +148,19 @@ class ColtSettings:
                     raise ValueError(f"colt.{m.option} is the schedule of method={name!r} (got "
                                      f"method={self.method!r}): drop it or set method="
                                      f"{name!r}")
+        _check_options('distill', self.distill, DISTILL_DEFAULTS)
+        if self.distill is not None:
+            d = dict(DISTILL_DEFAULTS, **self.distill)
+            if not isinstance(d['teacher'], str) or not d['teacher']:
+                raise ValueError(f"colt.distill needs teacher='<checkpoint>.pth' (the dense "
+                                 f"parent, e.g. a dense run's final_masked.pth), got "
+                                 f"{d['teacher']!r}")
+            w = d['fpn_weight']
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+                raise ValueError(f'colt.distill.fpn_weight must be a number >= 0, got {w!r}')
+            if self.task != 'det':
+                raise ValueError("colt.distill distils a detector's neck features: use it "
+                                 "with task='det'")
         _check_options('early_stop', self.early_stop, EARLY_STOP_DEFAULTS)
         if self.early_stop is not None:
             if not method.rounds:

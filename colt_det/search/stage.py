@@ -89,6 +89,8 @@ def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
         out_mask=WorkDir.stage_mask(stage.dir) if stage.prune else None,
         out_result=WorkDir.stage_result(stage.dir), progress_interval=s.progress_interval,
         seed=s.seed, stage_name=osp.relpath(stage.dir, work.root))
+    if stage.kind == 'final' and s.distill:  # the final training learns from the teacher
+        hooks.append(dict(type='colt_det.DistillHook', **s.distill))
     es = s.early_stop_options
     if stage.prune and es and s.granularity == 'weight':
         hooks.append(dict(type='colt_det.MaskConvergenceHook', prunable=s.prunable,

@@ -74,6 +74,8 @@ def preflight(cfg: Config, s: ColtSettings, task: Task, work: WorkDir,
     if unused:
         raise SearchError(f'colt.prunable include pattern(s) {unused} match no parameter of '
                           f'the model (e.g. {params[:2]}): fix or remove them')
+    if s.distill:
+        check_teacher(s.distill['teacher'], model)
     if weight_score(s.weight_score).needs_trainable:
         check_movable(model, prunable, s.weight_score)
     task.check_classes(cfg, classes)
@@ -123,6 +125,16 @@ def check_init_ticket_exists(path: str, pretrain_config: Optional[str]) -> None:
         return  # load_ticket says what is wrong with a file it cannot read
     raise SearchError(f'init_ticket {path} does not exist: train it first with '
                       f'python tools/train.py {pretrain_config}')
+
+
+def check_teacher(path: str, model) -> None:
+    """``colt.distill.teacher``: a checkpoint of the student's architecture, checked before
+    anything trains (a missing file or another architecture is one line)."""
+    from ..runtime.evaluate import TEACHER_FIX, check_fits, read_weights
+    if not osp.isfile(path):
+        raise SearchError(f'colt.distill.teacher {path} does not exist: train the dense '
+                          f'parent first (e.g. colt.method=dense) and pass its final_masked.pth')
+    check_fits(model, read_weights(path), path, 'the student', TEACHER_FIX)
 
 
 def check_movable(model, prunable, score: str) -> None:

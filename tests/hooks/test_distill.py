@@ -1,0 +1,101 @@
+"""Distillation from the dense parent in the final training (``colt.distill``): the PKD loss,
+the teacher kept out of every saved file, resume, and one-line errors for a bad teacher."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from conftest import crash, det_config, load_tool, one_line_error
+
+from colt_det.core import load_ticket
+from colt_det.hooks.distill_hook import pkd_loss
+
+
+def test_pkd_is_one_minus_the_pearson_correlation_per_channel():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 3, 4, 5, generator=g)
+    t = torch.randn(2, 3, 4, 5, generator=g)
+    # a per-channel affine change of either map changes nothing
+    assert pkd_loss(s, 3 * s + 1) == pytest.approx(0.0, abs=1e-5)
+    a, b = (x.transpose(0, 1).reshape(3, -1) for x in (s, t))
+    r = torch.stack([torch.corrcoef(torch.stack([a[c], b[c]]))[0, 1] for c in range(3)])
+    n = a.shape[1]  # the unbiased std in the normalisation: (n - 1) / n of 1 - r
+    assert pkd_loss(s, t) == pytest.approx(float((1 - r).mean() * (n - 1) / n), rel=1e-4)
+
+
+@pytest.fixture(scope='module')
+def teacher(voc_data, tmp_path_factory):
+    """A dense detector trained briefly: the teacher of the tests below."""
+    from colt_det.search import ColtSearch
+    work = str(tmp_path_factory.mktemp('teacher'))
+    ColtSearch(det_config(voc_data, work, method='dense', progress_interval=0)).run()
+    return osp.join(work, 'final_masked.pth')
+
+
+def _cfg(voc_data, work, teacher, epochs=1, **colt):
+    cfg = det_config(voc_data, work, method='oneshot', granularity='channel',
+                     channel_groups='deep', channel_divisor=8, prune_scope='layer',
+                     target_sparsity=0.5, progress_interval=0,
+                     distill=dict(teacher=teacher, fpn_weight=6.0), **colt)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=epochs)
+    return cfg
+
+
+def test_a_distilled_final_training_keeps_the_teacher_out_of_every_file(voc_data, tmp_path,
+                                                                         teacher):
+    from colt_det.search import ColtSearch
+    from colt_det.tasks.base import get_task
+    work = str(tmp_path / 'w')
+    cfg = _cfg(voc_data, work, teacher, keep_stage_checkpoints=True)
+    ColtSearch(cfg).run()
+    logs = ''.join(open(f).read() for f in glob.glob(osp.join(work, 'final', '**', '*.json'),
+                                                      recursive=True))
+    assert 'loss_distill' in logs  # the loss was part of the training
+    student = set(get_task('det').build_model(cfg).state_dict())
+    for path in glob.glob(osp.join(work, '**', '*.pth'), recursive=True):
+        state = torch.load(path, map_location='cpu', weights_only=False)
+        assert set(state['state_dict']) == student, path  # the student's names, nothing more
+    ticket = load_ticket(osp.join(work, 'tickets', 'final.safetensors'))
+    assert set(ticket.trained) <= student and set(ticket.masks) <= student
+    # distillation changed what was learned: the same run without it ends elsewhere
+    plain = str(tmp_path / 'plain')
+    c = _cfg(voc_data, plain, teacher)
+    c.colt.pop('distill')
+    ColtSearch(c).run()
+    other = load_ticket(osp.join(plain, 'tickets', 'final.safetensors'))
+    assert any(not torch.equal(ticket.trained[k], other.trained[k]) for k in ticket.masks)
+
+
+def test_a_distilled_final_stage_killed_mid_training_resumes_to_the_same_ticket(
+        voc_data, tmp_path, teacher, monkeypatch):
+    def config(work):
+        path = str(tmp_path / (osp.basename(work) + '.py'))
+        _cfg(voc_data, work, teacher, epochs=2).dump(path)  # the kill comes after epoch 1
+        return path
+    ref = str(tmp_path / 'ref')
+    assert load_tool('train').main([config(ref), '--work-dir', ref]) == 0
+    work = str(tmp_path / 'killed')
+    crash(config(work), work, 'stage_epoch', monkeypatch)
+    assert load_tool('train').main([config(work), '--work-dir', work, '--resume']) == 0
+    a = load_ticket(osp.join(ref, 'tickets', 'final.safetensors')).trained
+    b = load_ticket(osp.join(work, 'tickets', 'final.safetensors')).trained
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_bad_teacher_is_one_line_before_anything_is_written(voc_data, cls_data, tmp_path,
+                                                             capsys, teacher):
+    from conftest import cls_config
+    train = load_tool('train').main
+    for name, path, message in (
+            ('missing', str(tmp_path / 'none.pth'), 'none.pth does not exist'),
+            ('other', None, "must be a checkpoint of the student's architecture")):
+        if path is None:  # a classifier's checkpoint as a detector's teacher
+            from colt_det.search import ColtSearch
+            cw = str(tmp_path / 'cls')
+            ColtSearch(cls_config(cls_data, cw, method='dense', progress_interval=0)).run()
+            path = osp.join(cw, 'final_masked.pth')
+        work = tmp_path / name
+        config = str(tmp_path / f'{name}.py')
+        _cfg(voc_data, str(work), path).dump(config)
+        one_line_error(capsys, train([config, '--work-dir', str(work)]), message)
+        assert not work.exists()
