@@ -16,6 +16,15 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
     torch-pruning     Torch-Pruning's MetaPruner with GroupMagnitudeImportance (its
                       ``GroupNormImportance``), one shot on theta0
         (the one-shot ratios are bisected until the MACs match the level)
+    oneshot-l1bn-distill   oneshot-l1bn, its fine-tune distilled from dense (``colt.distill``:
+                      PKD on the FPN outputs, the dense run's final_masked.pth as teacher)
+    progressive-fisher     ``method='progressive'``: channel blocks removed during the
+                      fine-tune itself (from theta0) until the level's MACs, ranked by
+                      GroupFisher's Fisher importance per MAC (``'fisher_macs'``)
+    progressive-fisher-raw ... by Fisher importance without the MACs normalisation
+    progressive-distill    progressive-fisher, distilled from dense as oneshot-l1bn-distill
+        (every method trains the same final schedule: equal images; the progressive ones prune
+        inside it)
     dense             the same schedule, nothing pruned
 
 Every ticket is then fine-tuned with the final schedule (the same for all), exported with
@@ -53,9 +62,16 @@ ROUND_METHODS = {'channel-colt-N2': dict(method='colt', num_partitions=2),
                  'channel-imp': dict(method='imp', num_partitions=1)}
 ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
             'oneshot-l1bn': dict(method='oneshot', channel_score='l1_bn'),
-            'torch-pruning': dict(method='torch_pruning')}
-METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + ['random', 'dense']
-OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn')  # colt_det's own tickets
+            'torch-pruning': dict(method='torch_pruning'),
+            'oneshot-l1bn-distill': dict(method='oneshot', channel_score='l1_bn', distill=True)}
+# method='progressive' at each level: its target_macs is the level (backbone + neck MACs)
+PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
+               'progressive-fisher-raw': dict(channel_score='fisher'),
+               'progressive-distill': dict(channel_score='fisher_macs', distill=True)}
+SCHEDULE = dict(start=0.0, end=0.5, every=0.01)  # the MACs fall over the first half
+METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 'dense']
+OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn', 'oneshot-l1bn-distill',
+       'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill')  # colt_det's own
 INPUT = (128, 128)  # the det-hard detector's test scale
 
 
@@ -87,6 +103,7 @@ class Measure:
                 for p in [self.theta0[n]]}
         if name == 'torch-pruning':
             return torch_pruning_mask(self.model, self.groups, ratio, s['channel_divisor'])
+        name = name.replace('-distill', '')
         return channel_prune(self.theta0, ones, self.groups, ratio, s['prune_scope'],
                              ONE_SHOT[name]['channel_score'], s['channel_divisor'])
 
@@ -167,16 +184,33 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
             rows.append(_row(name, level, f, hit['macs'], round=hit['round'],
                              samples=sum(r['samples'] for r in upto),
                              search_seconds=sum(r['seconds'] for r in upto)))
+    def distilled(colt: dict) -> dict:  # the dense run's checkpoint as the teacher
+        if not colt.pop('distill', False):
+            return colt
+        teacher = WorkDir(osp.join(work_root, 'dense')).final_masked
+        if not osp.exists(teacher):
+            print('== dense (the teacher)', flush=True)
+            search_cost.final_metric(config, osp.join(work_root, 'dense'),
+                                     dict(seeded, method='dense'))
+        return dict(colt, distill=dict(teacher=teacher))
+
     widths = {}
     for name in [m for m in ONE_SHOT if m in methods or (m == 'oneshot-l1' and 'random' in
                                                             methods)]:
         for level in levels:
             ratio = measure.ratio_for(name, level, base)
             macs = measure.macs(measure.one_shot_mask(name, ratio, base))
-            f = final(name, level, dict(ONE_SHOT[name], target_sparsity=ratio))
+            f = final(name, level, distilled(dict(ONE_SHOT[name], target_sparsity=ratio)))
             widths[(name, level)] = WorkDir(f['work']).final_ticket
             if name in methods:
                 rows.append(_row(name, level, f, macs, ratio=ratio))
+    for name in [m for m in PROGRESSIVE if m in methods]:
+        for level in levels:
+            f = final(name, level, distilled(dict(
+                PROGRESSIVE[name], method='progressive',
+                progressive=dict(SCHEDULE, target_macs=level, input_size=INPUT))))
+            rows.append(_row(name, level, f, measure.macs(
+                load_ticket(WorkDir(f['work']).final_ticket).masks)))
     if 'random' in methods:
         for level in levels:
             src = widths[('oneshot-l1', level)]
@@ -271,6 +305,42 @@ def verdicts(result: dict) -> List[str]:
     return out
 
 
+COMPARE = [('progressive-fisher', 'oneshot-l1bn', 'during training vs one-shot'),
+           ('progressive-fisher', 'progressive-fisher-raw', 'MACs-normalised vs raw Fisher'),
+           ('progressive-distill', 'progressive-fisher', 'distillation'),
+           ('oneshot-l1bn-distill', 'oneshot-l1bn', 'distillation')]
+
+
+def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
+    """Per level: every ticket against dense and the pairs of :data:`COMPARE`, as paired
+    per-seed differences (the methods of a seed share theta0) with Holm's correction over the
+    level's comparisons, and "within 1 point of dense" as a TOST equivalence statement
+    (:mod:`colt_det.report.stats`)."""
+    from colt_det.report.stats import describe, holm, p_value, paired
+    d = result.get('dense')
+    if not d:
+        return []
+    dense = d.get('per_seed') or [d['metric']]
+    out = []
+    for level in result['levels']:
+        by = {r['method']: r for r in result['rows'] if r['level'] == level}
+        pairs = [(m, 'dense', '') for m in METHODS if m in by]
+        pairs += [(a, b, why) for a, b, why in COMPARE if a in by and b in by]
+        values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
+        values['dense'] = dense
+        ps = [p_value(values[a], values[b]) for a, b, _ in pairs]
+        adjusted = holm([p for p in ps if p is not None]) if all(
+            p is not None for p in ps) else None
+        for i, (a, b, why) in enumerate(pairs):
+            diff = paired(values[a], values[b])
+            line = f'{level:g}x: {a} vs {b}' + (f' ({why})' if why else '') + ': ' + describe(
+                diff, margin if b == 'dense' else None)
+            if adjusted is not None:
+                line += f'; Holm-adjusted p {adjusted[i]:.3f} ({len(pairs)} comparisons)'
+            out.append(line)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=CONFIG)
@@ -308,6 +378,7 @@ def main() -> None:
     atomic_write_json(args.out, result)
     print(table(result))
     print('\n'.join(verdicts(result)))
+    print('\n'.join(slim_verdicts(result)))
     print(f'JSON: {args.out}')
 
 

@@ -13,8 +13,12 @@ their spread (max - min). Two detectors:
   one-shot deep channel tickets (filter L1, widths a multiple of 8) whose backbone + neck MACs
   are each level's.
 
+``--int8`` adds each model's onnxruntime static INT8 (``colt_det.deploy.int8``: QDQ, per-channel
+weights), timed beside its fp32 part and against dense fp32 (``deploy.int8_table``).
+
 Usage:
     .venv/bin/python benchmarks/deploy.py [--detectors det-hard voc] [--runs 50 --repeats 3]
+    .venv/bin/python benchmarks/deploy.py --detectors voc --int8 --levels 0.5 --out X.json
 """
 import argparse
 import json
@@ -36,8 +40,10 @@ LEVELS = (0.5, 0.33, 0.25)
 LEVEL_OF = 'extract_feat'  # levels: fractions of the backbone + neck's MACs
 
 
-def _runners(name: str, model, size, tmp: str, threads: int) -> dict:
-    """Eager and onnxruntime calls of ``model``'s backbone + neck."""
+def _runners(name: str, model, size, tmp: str, threads: int, int8: bool = False) -> dict:
+    """Eager and onnxruntime calls of ``model``'s backbone + neck (``int8``: also its
+    onnxruntime static INT8, :mod:`colt_det.deploy.int8`, calibrated on random inputs: these
+    models' values are random too, so only the latency is measured)."""
     import torch
 
     from colt_det.deploy.onnx import TensorPart, onnx_session
@@ -53,7 +59,15 @@ def _runners(name: str, model, size, tmp: str, threads: int) -> dict:
     def eager():
         with torch.no_grad():
             part(x)
-    return {f'{name}|eager': eager, f'{name}|onnxruntime': lambda: session.run(None, feed)}
+    out = {f'{name}|eager': eager, f'{name}|onnxruntime': lambda: session.run(None, feed)}
+    if int8:
+        from colt_det.deploy.int8 import quantize_int8
+        g = torch.Generator().manual_seed(0)
+        q = quantize_int8(path, path[:-5] + '.int8.onnx',
+                          [torch.randn(1, 3, *size, generator=g).numpy() for _ in range(4)])
+        q_session = onnx_session(q, threads)
+        out[f'{name}|onnxruntime-int8'] = lambda: q_session.run(None, feed)
+    return out
 
 
 def det_hard_models(channel_json: str):
@@ -86,7 +100,7 @@ def det_hard_models(channel_json: str):
     return out, tuple(result['input_size'])
 
 
-def voc_models():
+def voc_models(levels=LEVELS):
     """(name, model, MACs fractions, None) of the VOC-scale R-50 FPN: dense and one-shot
     deep channel tickets at each level."""
     import torch
@@ -111,7 +125,7 @@ def voc_models():
         mask = channel_prune(weights, ones, groups, ratio, 'layer', 'l1', 8)
         model = slim_copy(dense, mask, groups).eval()
         return model, {p: feature_macs(model, VOC_INPUT, p) / base[p] for p in base}
-    for level in LEVELS:
+    for level in levels:
         lo, hi, best = 0.0, 0.95, None
         for _ in range(10):  # bisect the ratio whose backbone + neck MACs are the level's
             mid = (lo + hi) / 2
@@ -132,6 +146,10 @@ def main() -> None:
     parser.add_argument('--runs', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--int8', action='store_true',
+                        help='also onnxruntime static INT8 of every model (latency only)')
+    parser.add_argument('--levels', type=float, nargs='+', default=list(LEVELS),
+                        help='voc: the channel tickets\' backbone + neck MACs levels')
     parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
                                                   'deploy_latency_cpu.json'))
     args = parser.parse_args()
@@ -150,30 +168,53 @@ def main() -> None:
             models, size = det_hard_models(args.channel_json)
             base = None
         else:
-            (models, base), size = voc_models(), VOC_INPUT
+            (models, base), size = voc_models(args.levels), VOC_INPUT
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             runners = {}
             for name, model, macs, metric in models:
-                runners.update(_runners(name, model, size, tmp, threads))
+                runners.update(_runners(name, model, size, tmp, threads, args.int8))
                 rows.append(dict(name=name, params=sum(p.numel() for p in model.parameters()),
                                  macs_backbone=macs['backbone'],
                                  macs_backbone_neck=macs['extract_feat'], metric=metric))
             times = interleaved_latency(runners, args.runs, args.warmup, args.repeats)
+        kinds = ('eager', 'onnxruntime') + (('onnxruntime-int8',) if args.int8 else ())
         for row in rows:
-            for rt in ('eager', 'onnxruntime'):
+            for rt in kinds:
                 t = times[f"{row['name']}|{rt}"]
-                row[f'{rt}_ms'] = 1e3 * t['median']
-                row[f'{rt}_spread_ms'] = 1e3 * t['spread']
+                key = rt.replace('-', '_')
+                row[f'{key}_ms'] = 1e3 * t['median']
+                row[f'{key}_spread_ms'] = 1e3 * t['spread']
         dense = rows[0]
         for row in rows:
-            for rt in ('eager', 'onnxruntime'):
-                row[f'{rt}_speedup'] = dense[f'{rt}_ms'] / row[f'{rt}_ms']
+            for rt in kinds:
+                key = rt.replace('-', '_')
+                row[f'{key}_speedup'] = dense[f'{key}_ms'] / row[f'{key}_ms']
+            if args.int8:  # against what a user has without either: dense fp32 onnxruntime
+                row['onnxruntime_int8_vs_fp32_dense'] = dense['onnxruntime_ms'] / \
+                    row['onnxruntime_int8_ms']
         result['detectors'][det] = dict(input_size=list(size), rows=rows,
                                         dense_macs=base, seconds=round(time.time() - started))
         print(table(result['detectors'][det], det))
+        if args.int8:
+            print(int8_table(result['detectors'][det], det))
     atomic_write_json(args.out, result)
     print(f'JSON: {args.out}')
+
+
+def int8_table(det: dict, name: str) -> str:
+    """fp32 and INT8 onnxruntime latency of every model, against dense fp32."""
+    h, w = det['input_size']
+    lines = [f'{name} ({w} x {h}), backbone + neck, batch 1, onnxruntime',
+             '| model | backbone+neck MACs | fp32 ms | INT8 ms | INT8 vs its fp32 | '
+             'vs dense fp32 |', '|---|---|---|---|---|---|']
+    for r in det['rows']:
+        lines.append(f"| {r['name']} | {r['macs_backbone_neck']:.3f}x | "
+                     f"{r['onnxruntime_ms']:.1f} ± {r['onnxruntime_spread_ms']:.1f} | "
+                     f"{r['onnxruntime_int8_ms']:.1f} ± {r['onnxruntime_int8_spread_ms']:.1f} | "
+                     f"{r['onnxruntime_ms'] / r['onnxruntime_int8_ms']:.2f}x | "
+                     f"{r['onnxruntime_int8_vs_fp32_dense']:.2f}x |")
+    return '\n'.join(lines)
 
 
 def table(det: dict, name: str) -> str:

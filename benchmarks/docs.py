@@ -72,12 +72,22 @@ def gen_channel_verdicts(name: str) -> str:
     return _code('\n'.join(channel_tickets.verdicts(load(name))))
 
 
+def gen_channel_slim_verdicts(name: str) -> str:
+    import channel_tickets
+    return _code('\n'.join(channel_tickets.slim_verdicts(load(name))))
+
+
 def gen_deploy_table(name: str, detector: str) -> str:
     import deploy
     detectors = load(name)['detectors']
     if detector not in detectors:
         return f'_Not recorded yet: the {detector} rows of `benchmarks/results/{name}`._'
     return deploy.table(detectors[detector], detector)
+
+
+def gen_deploy_int8_table(name: str, detector: str) -> str:
+    import deploy
+    return deploy.int8_table(load(name)['detectors'][detector], detector)
 
 
 def gen_deploy_verdict(latency: str, channels: str, seeds: str = '') -> str:
@@ -136,8 +146,10 @@ GENERATORS: Dict[str, Callable[..., str]] = {
     'search_cost.gaps': gen_search_cost_gaps,
     'channel_tickets.table': gen_channel_table,
     'channel_tickets.verdicts': gen_channel_verdicts,
+    'channel_tickets.slim_verdicts': gen_channel_slim_verdicts,
     'deploy.table': gen_deploy_table,
     'deploy.verdict': gen_deploy_verdict,
+    'deploy.int8_table': gen_deploy_int8_table,
     'calibration.rows': gen_calibration,
     'fields': gen_fields,
     'early_stop.distances': gen_early_stop,

@@ -1,0 +1,135 @@
+"""Statistics over seeds for the verdicts: paired differences, corrections, equivalence.
+
+Methods of one seed share theta0 (and the data order), so their difference is measured per
+seed: :func:`paired` gives the mean per-seed difference and the half-width of its t interval.
+Several comparisons in one verdict block are corrected by Holm's step-down (:func:`holm`).
+"Within ``margin`` of" is an equivalence statement, decided by two one-sided tests (TOST) at
+``margin`` (:func:`equivalence`): the whole interval must lie inside +-margin; "not within" needs
+the whole interval outside; anything else is "not established". :func:`bootstrap` resamples
+the seeds as a check on the t interval.
+"""
+import math
+import random
+import statistics
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+LEVEL = 0.95
+
+
+def _t(q: float, df: int) -> float:
+    from scipy import stats
+    return float(stats.t.ppf(q, df))
+
+
+@dataclass
+class Difference:
+    """A mean difference ``a - b`` over ``n`` seeds with its interval (``half`` None: one
+    seed, no interval)."""
+
+    mean: float
+    half: Optional[float]
+    n: int
+    level: float = LEVEL
+    test: str = 'paired t'
+
+    @property
+    def low(self) -> Optional[float]:
+        return None if self.half is None else self.mean - self.half
+
+    @property
+    def high(self) -> Optional[float]:
+        return None if self.half is None else self.mean + self.half
+
+    @property
+    def detected(self) -> Optional[bool]:
+        """The interval excludes 0 (None: no interval)."""
+        return None if self.half is None else abs(self.mean) > self.half
+
+
+def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Difference:
+    """mean(a_i - b_i) over the seeds both have, with the t interval of the differences."""
+    if len(a) != len(b):
+        raise ValueError(f'paired differences need one value per seed on both sides, got '
+                         f'{len(a)} and {len(b)}')
+    d = [x - y for x, y in zip(a, b)]
+    mean = statistics.mean(d)
+    if len(d) < 2:
+        return Difference(mean, None, len(d), level)
+    half = _t(0.5 + level / 2, len(d) - 1) * statistics.stdev(d) / math.sqrt(len(d))
+    return Difference(mean, half, len(d), level)
+
+
+def holm(p_values: Sequence[float]) -> List[float]:
+    """Holm's step-down adjusted p-values, in the order given."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    m, out, running = len(p_values), [0.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        out[i] = running
+    return out
+
+
+def p_value(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
+    """Two-sided paired t-test p-value (None: fewer than two seeds)."""
+    from scipy import stats
+    d = [x - y for x, y in zip(a, b)]
+    if len(d) < 2:
+        return None
+    if statistics.stdev(d) == 0:
+        return 0.0 if statistics.mean(d) != 0 else 1.0
+    return float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def equivalence(diff: Difference, margin: float) -> str:
+    """TOST at ``margin``: ``'within'`` when the (1 - 2 alpha) interval lies inside
+    +-margin, ``'not within'`` when it lies wholly outside, else ``'not established'``.
+
+    The interval used is the (2 * level - 1) one (90% for a 95% level), as TOST's two
+    one-sided tests at alpha = 1 - level require.
+    """
+    if diff.half is None:
+        return 'not established'
+    q = level_for_tost(diff.level)
+    half = diff.half * (_t(0.5 + q / 2, diff.n - 1) / _t(0.5 + diff.level / 2, diff.n - 1))
+    low, high = diff.mean - half, diff.mean + half
+    if -margin < low and high < margin:
+        return 'within'
+    if low >= margin or high <= -margin:
+        return 'not within'
+    return 'not established'
+
+
+def level_for_tost(level: float) -> float:
+    return 2 * level - 1
+
+
+def bootstrap(a: Sequence[float], b: Sequence[float], level: float = LEVEL,
+              draws: int = 2000, seed: int = 0) -> Optional[tuple]:
+    """The percentile interval of the mean paired difference, seeds resampled (None: one
+    seed)."""
+    d = [x - y for x, y in zip(a, b)]
+    if len(d) < 2:
+        return None
+    rng = random.Random(seed)
+    means = sorted(statistics.mean(rng.choices(d, k=len(d))) for _ in range(draws))
+    lo = means[int((1 - level) / 2 * draws)]
+    hi = means[min(draws - 1, int((1 + level) / 2 * draws))]
+    return lo, hi
+
+
+def describe(diff: Difference, margin: Optional[float] = None, scale: float = 100.0,
+             unit: str = 'points') -> str:
+    """One line: the difference, whether it is detected, and (with ``margin``) the
+    equivalence verdict, naming the test and the number of seeds."""
+    if diff.half is None:
+        text = f'{scale * diff.mean:+.1f} {unit} (one seed: no interval)'
+    else:
+        found = 'difference detected' if diff.detected else 'no difference detected'
+        text = (f'{scale * diff.mean:+.1f} {unit}, {found} ({diff.test}, {diff.n} seeds, '
+                f'{diff.level:.0%} interval ±{scale * diff.half:.1f})')
+    if margin is not None:
+        m = scale * margin
+        text += (f"; within {m:g} {unit[:-1] if m == 1 and unit.endswith('s') else unit}: "
+                 f'{equivalence(diff, margin)} (TOST)')
+    return text

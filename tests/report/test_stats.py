@@ -1,0 +1,53 @@
+"""Paired differences, Holm's correction and the TOST equivalence verdict (colt_det.report.stats)."""
+import statistics
+
+import pytest
+
+from colt_det.report.stats import (bootstrap, describe, equivalence, holm, p_value, paired)
+
+
+def test_paired_interval_is_the_t_interval_of_the_per_seed_differences():
+    a, b = [0.40, 0.42, 0.38], [0.390, 0.408, 0.369]
+    d = paired(a, b)
+    diffs = [x - y for x, y in zip(a, b)]
+    assert d.mean == pytest.approx(statistics.mean(diffs))
+    # t(0.975, 2) = 4.3027
+    assert d.half == pytest.approx(4.302653 * statistics.stdev(diffs) / 3 ** 0.5, rel=1e-5)
+    assert d.detected  # the seeds move together: paired sees what Welch would not
+    from scipy import stats
+    welch = stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert p_value(a, b) < 0.05 < welch
+    assert paired([0.4], [0.3]).half is None and paired([0.4], [0.3]).detected is None
+    with pytest.raises(ValueError, match='one value per seed'):
+        paired([0.1, 0.2], [0.1])
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5]
+    assert holm([0.6, 0.6]) == [1.0, 1.0]
+
+
+@pytest.mark.parametrize('a,b,verdict', [
+    ([0.400, 0.410, 0.420], [0.401, 0.409, 0.421], 'within'),  # tight, inside +-1 point
+    ([0.300, 0.310, 0.320], [0.400, 0.409, 0.421], 'not within'),  # tight, 10 points below
+    ([0.30, 0.45, 0.38], [0.40, 0.40, 0.40], 'not established'),  # too wide to tell
+    ([0.40], [0.40], 'not established'),  # one seed
+])
+def test_within_a_point_is_an_equivalence_statement(a, b, verdict):
+    assert equivalence(paired(a, b), 0.01) == verdict
+
+
+def test_the_mean_alone_does_not_decide_within():
+    """A mean inside the margin with an interval reaching past it is not 'within'."""
+    d = paired([0.39, 0.40, 0.41], [0.40, 0.40, 0.40])
+    assert abs(d.mean) < 0.01 and equivalence(d, 0.01) == 'not established'
+    assert 'not established (TOST)' in describe(d, 0.01)
+    assert 'paired t, 3 seeds' in describe(d)
+
+
+def test_bootstrap_interval_brackets_the_mean_difference():
+    a, b = [0.40, 0.42, 0.38, 0.41], [0.39, 0.40, 0.37, 0.41]
+    lo, hi = bootstrap(a, b)
+    assert lo <= paired(a, b).mean <= hi
+    assert bootstrap([0.4], [0.3]) is None
