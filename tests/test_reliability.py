@@ -390,9 +390,10 @@ def test_docs_guarantee_table_names_tests_that_exist():
     cited = set(re.findall(r'\btest_[a-z0-9_]+', text))
     assert len(cited) > 20
     sources = {}
-    for f in os.listdir(osp.join(ROOT, 'tests')):
-        if f.endswith('.py'):
-            sources[f[:-3]] = open(osp.join(ROOT, 'tests', f)).read()
+    for d, _, files in os.walk(osp.join(ROOT, 'tests')):  # tests/ and its package folders
+        for f in files:
+            if f.endswith('.py'):
+                sources[f[:-3]] = open(osp.join(d, f)).read()
     everything = '\n'.join(sources.values())
     missing = [t for t in sorted(cited) if t not in sources
                and not re.search(rf'def {t}\b', everything)]
