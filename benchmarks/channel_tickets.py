@@ -341,6 +341,18 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
     return out
 
 
+def relative_paths(x):
+    """``x`` with every path under the repository made relative to it (a recorded JSON must
+    work from any clone)."""
+    if isinstance(x, dict):
+        return {k: relative_paths(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [relative_paths(v) for v in x]
+    if isinstance(x, str) and x.startswith(ROOT + os.sep):
+        return osp.relpath(x, ROOT)
+    return x
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=CONFIG)
@@ -355,6 +367,9 @@ def main() -> None:
     from colt_det.core import atomic_write_json
     started = time.time()
     base = search_cost.load_cfg(args.config, '/tmp', {})
+    if base.get('demo_data'):  # the generated set, made where missing (a fresh clone)
+        from colt_det.synthetic import ensure_demo_data
+        ensure_demo_data(osp.join(ROOT, 'data', 'demo'), base.demo_data)
     pretrained = search_cost.ensure_pretrained(base.colt.init_ticket['path'],
                                                base.get('pretrain_config')) \
         if base.colt.get('init_ticket') else None
@@ -375,7 +390,7 @@ def main() -> None:
             result['dense'] = dict(first['dense'], metric=statistics.mean(values),
                                    per_seed=values, metric_std=statistics.stdev(values))
     os.makedirs(osp.dirname(args.out), exist_ok=True)
-    atomic_write_json(args.out, result)
+    atomic_write_json(args.out, relative_paths(result))
     print(table(result))
     print('\n'.join(verdicts(result)))
     print('\n'.join(slim_verdicts(result)))
