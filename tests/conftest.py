@@ -177,3 +177,22 @@ def crash(cfg, work, point, monkeypatch, *extra) -> None:
     with pytest.raises(SimulatedCrash):
         load_tool('train').main([cfg, '--work-dir', work, *extra])
     monkeypatch.delenv('COLT_DET_CRASH_AT')
+
+
+def killed_and_resumed(config_of, tmp_path, monkeypatch, point: str = 'stage_epoch'):
+    """(reference work dir, killed-and-resumed work dir): ``config_of(work)`` returns a config
+    file for a work dir; one run goes through, the other is killed at ``point`` (as SIGKILL
+    would stop it) and then resumed with ``--resume``."""
+    ref = str(tmp_path / 'ref')
+    assert load_tool('train').main([config_of(ref), '--work-dir', ref]) == 0
+    work = str(tmp_path / 'killed')
+    crash(config_of(work), work, point, monkeypatch)
+    assert load_tool('train').main([config_of(work), '--work-dir', work, '--resume']) == 0
+    return ref, work
+
+
+def dumped(cfg, folder, work) -> str:
+    """``cfg`` written as ``<folder>/<basename of work>.py`` (a config file for the tools)."""
+    path = osp.join(str(folder), osp.basename(work) + '.py')
+    cfg.dump(path)
+    return path

@@ -76,6 +76,9 @@ def apply_cli_options(cfg, amp: bool, auto_scale_lr: bool) -> None:
 
 
 def main(argv=None) -> int:
+    # as tools/train.py and python -m colt_det.train: the processes a search starts (partition
+    # jobs, dataloader workers) hash strings alike (this process's own seed is fixed at start)
+    os.environ.setdefault('PYTHONHASHSEED', '0')
     args = parse_args(argv)
 
     def body() -> int:

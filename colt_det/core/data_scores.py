@@ -56,8 +56,24 @@ class _Observer:
         self.sums = {k: v.detach().float().cpu().clone() for k, v in state.items()}
 
 
+class _Observing:
+    """The lifecycle of a score whose statistics live in ``self.obs`` (an :class:`_Observer`)."""
+
+    def remove(self) -> None:
+        self.obs.remove()
+
+    def reset(self) -> None:
+        self.obs.sums = {}
+
+    def state_dict(self) -> dict:
+        return self.obs.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.obs.load_state_dict(state)
+
+
 @register_weight_score('taylor')
-class WeightTaylor(WeightScore):
+class WeightTaylor(_Observing, WeightScore):
     """``sum over iterations of |w * dL/dw|``: the loss change a weight's removal would cause,
     to first order. Frozen weights have no gradient: they are refused."""
 
@@ -83,20 +99,8 @@ class WeightTaylor(WeightScore):
                              f"they frozen?)")
         return {n: self.obs.sums[n] for n in weights}
 
-    def remove(self) -> None:
-        self.obs.remove()
 
-    def reset(self) -> None:
-        self.obs.sums = {}
-
-    def state_dict(self) -> dict:
-        return self.obs.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.obs.load_state_dict(state)
-
-
-class _ActivationGradient(ChannelScore):
+class _ActivationGradient(_Observing, ChannelScore):
     """Channel statistics of ``a * dL/da`` where the group's consumers read ``a``, and the
     multiply-accumulates one channel costs.
 
@@ -161,18 +165,6 @@ class _ActivationGradient(ChannelScore):
         if self.per_macs:
             stat = stat / self.obs.sums['macs/' + key].clamp_min(1.0)
         return stat
-
-    def remove(self) -> None:
-        self.obs.remove()
-
-    def reset(self) -> None:
-        self.obs.sums = {}
-
-    def state_dict(self) -> dict:
-        return self.obs.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.obs.load_state_dict(state)
 
 
 @register_channel_score('taylor')

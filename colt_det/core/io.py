@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 
 
 def _umask() -> int:
@@ -58,6 +59,22 @@ def atomic_write_bytes(path: str, data: bytes, overwrite: bool = False) -> None:
         if isinstance(e, OSError) and not isinstance(e, FileExistsError) and e.errno:
             raise OSError(e.errno, os.strerror(e.errno), path) from None
         raise
+
+
+@contextmanager
+def written_through_temp(path: str, overwrite: bool = False):
+    """For a writer that only takes a file name (``torch.onnx.export``, onnxruntime's
+    quantizer): yields a temp path beside ``path``; once the block ends the file becomes
+    ``path`` atomically (:func:`atomic_write_bytes`); the temp file is removed either way."""
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                       f'.tmp.{os.getpid()}.{os.path.basename(path)}')
+    try:
+        yield tmp
+        with open(tmp, 'rb') as f:
+            atomic_write_bytes(path, f.read(), overwrite=overwrite)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def atomic_write_json(path: str, obj, overwrite: bool = True) -> None:

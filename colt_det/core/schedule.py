@@ -61,3 +61,12 @@ def pruning_iters(start: int, end: int, every: int) -> List[int]:
         return [max(start, 1)]
     steps = list(range(start + every, end, every))
     return steps + [end]
+
+
+def schedule_steps(window, total: int, option: str):
+    """(start, end, the pruning iterations) of a ``(start, end, every)`` window over a
+    training of ``total`` iterations (``colt.<option>`` in messages)."""
+    start, end, every = (resolve_iters(v, total, k, option) for v, k in
+                         zip(window, ('start', 'end', 'every')))
+    end = min(max(end, start), total)
+    return start, end, set(pruning_iters(start, end, max(1, every)))

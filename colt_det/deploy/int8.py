@@ -10,14 +10,13 @@ preprocessor. :func:`onnx_features` puts an onnxruntime session in place of the 
 evaluation as the PyTorch model's (``colt-test CONFIG CKPT --onnx PART.onnx``).
 """
 import copy
-import os
 import os.path as osp
 from typing import Callable, List, Optional
 
 import numpy as np
 import torch
 
-from ..core import atomic_write_bytes
+from ..core.io import written_through_temp
 from .onnx import onnx_session
 
 
@@ -87,16 +86,10 @@ def quantize_int8(fp32_onnx: str, out: str, inputs: List[np.ndarray],
 
         def get_next(self):
             return next(self.it, None)
-    tmp = osp.join(osp.dirname(osp.abspath(out)), f'.tmp.{os.getpid()}.{osp.basename(out)}')
-    try:
+    with written_through_temp(out, overwrite) as tmp:
         quantize_static(fp32_onnx, tmp, Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8)
-        with open(tmp, 'rb') as f:
-            atomic_write_bytes(out, f.read(), overwrite=overwrite)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
     return out
 
 

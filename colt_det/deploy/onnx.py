@@ -6,14 +6,13 @@ its RPN head's per-level ``(cls_score, bbox_pred)`` maps are plain convolutions:
 with plain ``torch.onnx.export`` and run in stock onnxruntime. What follows them (proposal NMS,
 RoIAlign, the box head) needs image metadata and data-dependent shapes and stays in PyTorch.
 """
-import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from ..core import atomic_write_bytes
+from ..core.io import written_through_temp
 
 TOLERANCE = dict(rtol=1e-3, atol=1e-4)  # onnxruntime vs eager torch, float32 (tested)
 
@@ -99,17 +98,10 @@ def export_onnx(config: str, checkpoint: str, out: str,
     names = part.output_names(levels)
     axes = dict({'image': {0: 'batch', 2: 'height', 3: 'width'}},
                 **{n: {0: 'batch', 2: f'{n}_h', 3: f'{n}_w'} for n in names}) if dynamic else None
-    tmp = osp.join(osp.dirname(osp.abspath(out)), f'.tmp.{os.getpid()}.{osp.basename(out)}')
-    try:
-        with torch.no_grad():
-            torch.onnx.export(part, (x,), tmp, dynamo=False, opset_version=opset,
-                              input_names=['image'], output_names=names,
-                              do_constant_folding=True, dynamic_axes=axes)
-        with open(tmp, 'rb') as f:
-            atomic_write_bytes(out, f.read(), overwrite=overwrite)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with written_through_temp(out, overwrite) as tmp, torch.no_grad():
+        torch.onnx.export(part, (x,), tmp, dynamo=False, opset_version=opset,
+                          input_names=['image'], output_names=names,
+                          do_constant_folding=True, dynamic_axes=axes)
     return out
 
 

@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from ..core import (MaskEnforcer, PrunableSpec, Pruner, broadcast_mask, model_weights,
                     ones_mask, save_mask, sparsity)
 from ..core.apply import unwrap
-from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
+from ..core.schedule import cubic_sparsity, schedule_steps
 from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 
@@ -56,11 +56,7 @@ class GMPHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
-        total = runner.max_iters
-        start, end, every = (resolve_iters(v, total, k) for v, k in
-                             zip(self.window, ('start', 'end', 'every')))
-        self.start, self.end = start, min(max(end, start), total)
-        self.steps = set(pruning_iters(self.start, self.end, max(1, every)))
+        self.start, self.end, self.steps = schedule_steps(self.window, runner.max_iters, 'gmp')
         if self.mask is None:  # a fresh stage; a resumed one restored its mask
             self.mask = ones_mask(model, self.spec.select(model))
         self.enforcer = MaskEnforcer(model, self.mask)

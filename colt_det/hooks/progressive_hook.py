@@ -10,7 +10,7 @@ from ..core.apply import unwrap
 from ..core.channel_cost import ChannelCost
 from ..core.channels import channel_keep, channel_mask, channel_param_names
 from ..core.prunable import channel_groups, feature_module
-from ..core.schedule import cubic_sparsity, pruning_iters, resolve_iters
+from ..core.schedule import cubic_sparsity, schedule_steps
 from ..registry import HOOKS
 
 _STATE = 'colt_progressive'  # the hook's key in the stage's MMEngine checkpoints
@@ -59,11 +59,8 @@ class ProgressiveChannelHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
-        total = runner.max_iters
-        start, end, every = (resolve_iters(v, total, k, 'progressive') for v, k in
-                             zip(self.window, ('start', 'end', 'every')))
-        self.start, self.end = start, min(max(end, start), total)
-        self.steps = set(pruning_iters(self.start, self.end, max(1, every)))
+        self.start, self.end, self.steps = schedule_steps(self.window, runner.max_iters,
+                                                          'progressive')
         self.groups = channel_groups(model, self.depth)
         device = next(model.parameters()).device
         self.cost = ChannelCost(feature_module(model),

@@ -47,3 +47,11 @@ def colt_logger() -> MMLogger:
 def progress(msg: str) -> None:
     """One ``[colt]`` progress line (rank 0)."""
     colt_logger().info(msg)
+
+
+def train_command() -> str:
+    """How the user started training, for messages that tell them what to run next:
+    ``colt-train`` when that is the command running, else the checkout's tool."""
+    import os.path as osp
+    return 'colt-train' if osp.basename(sys.argv[0] or '') == 'colt-train' else \
+        'python tools/train.py'

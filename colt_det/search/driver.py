@@ -19,7 +19,7 @@ from mmengine.dist import is_main_process
 
 from ..errors import SearchError
 from .method import get_method
-from ..runtime.logging import progress
+from ..runtime.logging import progress, train_command
 from ..runtime.safe_load import allow_checkpoint_types
 from ..tasks.base import get_task
 from .context import SearchContext
@@ -110,7 +110,7 @@ class ColtSearch:
         if ctx.partition is not None:  # a partition job: its rounds only
             run_rounds(ctx, stages, rounds)
             progress(f'partition {ctx.partition} finished its rounds; train the final ticket '
-                     f'with: tools/train.py CONFIG --work-dir {ctx.work.root} --resume')
+                     f'with: {train_command()} CONFIG --work-dir {ctx.work.root} --resume')
             return ctx.summary(rounds, None)
         mask = self.method.find_mask(ctx, stages, rounds)
         final = None

@@ -21,7 +21,7 @@ from ..errors import SearchError
 from .method import get_method
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
-from ..runtime.logging import progress
+from ..runtime.logging import progress, train_command
 from ..tasks.base import Task, quiet_mmengine
 from .context import SearchContext, Sources
 from .coordination import wait_for
@@ -124,7 +124,7 @@ def check_init_ticket_exists(path: str, pretrain_config: Optional[str]) -> None:
     if osp.isfile(path) or pretrain_config is None:
         return  # load_ticket says what is wrong with a file it cannot read
     raise SearchError(f'init_ticket {path} does not exist: train it first with '
-                      f'python tools/train.py {pretrain_config}')
+                      f'{train_command()} {pretrain_config}')
 
 
 def check_teacher(path: str, model) -> None:

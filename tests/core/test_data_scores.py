@@ -189,23 +189,15 @@ def test_a_fisher_channel_search_killed_mid_stage_resumes_to_the_same_ticket(
         cls_data, tmp_path, monkeypatch):
     """The statistics are part of the stage checkpoint: a resumed stage scores with every
     batch of the stage, not only those after the kill."""
-    from conftest import cls_config, crash
+    from conftest import cls_config, dumped, killed_and_resumed
 
     def cfg(work):
         c = cls_config(cls_data, work, method='imp', num_partitions=1, granularity='channel',
                        prune_scope='global', channel_score='fisher', target_sparsity=0.3,
                        prune_ratio=0.3, max_rounds=1, final_train=False, progress_interval=0)
         c.train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=3)
-        path = osp.join(str(tmp_path), osp.basename(work) + '.py')
-        c.dump(path)
-        return path
-
-    from conftest import load_tool
-    ref = str(tmp_path / 'ref')
-    assert load_tool('train').main([cfg(ref), '--work-dir', ref]) == 0
-    work = str(tmp_path / 'killed')
-    crash(cfg(work), work, 'stage_epoch', monkeypatch)
-    assert load_tool('train').main([cfg(work), '--work-dir', work, '--resume']) == 0
+        return dumped(c, tmp_path, work)
+    ref, work = killed_and_resumed(cfg, tmp_path, monkeypatch)
     a = load_ticket(osp.join(ref, 'tickets', 'round_01.safetensors')).masks
     b = load_ticket(osp.join(work, 'tickets', 'round_01.safetensors')).masks
     assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)

@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import crash, det_config, load_tool, one_line_error
+from conftest import det_config, dumped, killed_and_resumed, load_tool, one_line_error
 
 from colt_det.core import load_ticket
 from colt_det.hooks.distill_hook import pkd_loss
@@ -68,15 +68,9 @@ def test_a_distilled_final_training_keeps_the_teacher_out_of_every_file(voc_data
 
 def test_a_distilled_final_stage_killed_mid_training_resumes_to_the_same_ticket(
         voc_data, tmp_path, teacher, monkeypatch):
-    def config(work):
-        path = str(tmp_path / (osp.basename(work) + '.py'))
-        _cfg(voc_data, work, teacher, epochs=2).dump(path)  # the kill comes after epoch 1
-        return path
-    ref = str(tmp_path / 'ref')
-    assert load_tool('train').main([config(ref), '--work-dir', ref]) == 0
-    work = str(tmp_path / 'killed')
-    crash(config(work), work, 'stage_epoch', monkeypatch)
-    assert load_tool('train').main([config(work), '--work-dir', work, '--resume']) == 0
+    def config(work):  # two epochs: the kill comes after the first
+        return dumped(_cfg(voc_data, work, teacher, epochs=2), tmp_path, work)
+    ref, work = killed_and_resumed(config, tmp_path, monkeypatch)
     a = load_ticket(osp.join(ref, 'tickets', 'final.safetensors')).trained
     b = load_ticket(osp.join(work, 'tickets', 'final.safetensors')).trained
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import cls_config, crash, det_config, load_tool
+from conftest import cls_config, det_config, dumped, killed_and_resumed, load_tool
 
 from colt_det.core import load_ticket
 
@@ -79,14 +79,8 @@ def test_progressive_pruning_killed_mid_training_resumes_to_the_same_ticket(
         # pruning ends inside the first epoch, the kill comes after it: only the mask kept in
         # the stage checkpoint (not the zeros in the weights) can carry the pruning over
         c.train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=3)
-        path = osp.join(str(tmp_path), osp.basename(work) + '.py')
-        c.dump(path)
-        return path
-    ref = str(tmp_path / 'ref')
-    assert load_tool('train').main([cfg(ref), '--work-dir', ref]) == 0
-    work = str(tmp_path / 'killed')
-    crash(cfg(work), work, 'stage_epoch', monkeypatch)
-    assert load_tool('train').main([cfg(work), '--work-dir', work, '--resume']) == 0
+        return dumped(c, tmp_path, work)
+    ref, work = killed_and_resumed(cfg, tmp_path, monkeypatch)
     a = load_ticket(osp.join(ref, 'tickets', 'final.safetensors'))
     b = load_ticket(osp.join(work, 'tickets', 'final.safetensors'))
     assert all(torch.equal(a.masks[k], b.masks[k]) for k in a.masks)

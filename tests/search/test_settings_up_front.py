@@ -71,3 +71,23 @@ def test_the_loop_check_refuses_what_the_loop_refuses_nothing_more():
         check_train_cfg(dict(type='IterBasedTrainLoop', max_epochs=5), 'train_cfg')
     with pytest.raises(SearchError, match='needs max_iters='):
         check_train_cfg(dict(type='IterBasedTrainLoop'), 'train_cfg')
+
+
+def test_colt_train_is_tools_train_hash_seed_and_the_command_named(cls_data, tmp_path,
+                                                                    monkeypatch, capsys):
+    """Reliability round 4: ``colt-train`` fixed no hash seed for the processes it starts, and
+    its messages named ``tools/train.py`` to a user who ran ``colt-train``."""
+    import os
+    import sys
+
+    from colt_det.runtime.logging import train_command
+    monkeypatch.delenv('PYTHONHASHSEED', raising=False)
+    config = write_tiny_cls_cfg(tmp_path, cls_data, "colt['init_ticket'] = dict(path='x.st')\n"
+                                "pretrain_config = 'configs/pre.py'\n")
+    monkeypatch.setattr(sys, 'argv', ['/usr/local/bin/colt-train'])
+    assert train_command() == 'colt-train'
+    one_line_error(capsys, train([config, '--work-dir', str(tmp_path / 'w')]),
+                   'train it first with colt-train configs/pre.py')
+    assert os.environ['PYTHONHASHSEED'] == '0'
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py'])
+    assert train_command() == 'python tools/train.py'
