@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import List, Optional
 
+from mmengine.dist import is_main_process
 
 from ..core import load_mask, save_ticket
 from ..core.apply import state_of, unwrap
@@ -12,7 +13,7 @@ from ..runtime.dist import agree
 from ..runtime.logging import progress
 from ..search.final import test_and_save
 from ..search.stage import Stage
-from ..search.workdir import WorkDir
+from ..search.workdir import WorkDir, remove_checkpoints
 from ..search.method import Method
 
 
@@ -52,6 +53,8 @@ class GradualMagnitudePruning(Method):
             stages.run(Stage(stage, kind='final', hooks=[self.hook(ctx, stage)]),
                        then=lambda runner: test_and_save(ctx, runner, None,
                                                          save=self._save(path)))
+        if is_main_process() and not ctx.settings.keep_stage_checkpoints:
+            remove_checkpoints(stage)  # after its ticket, also when a kill came between
         return path
 
     def final_stage(self, ctx, mask: Optional[str]) -> dict:

@@ -13,7 +13,7 @@ from ..core.apply import state_of
 from ..core.transfer import map_ticket
 from ..errors import SearchError
 from .method import get_method
-from ..runtime.checkpoints import save_state
+from ..runtime.checkpoints import load_state, save_state
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
 from ..runtime.logging import progress
@@ -28,6 +28,8 @@ def make_theta0(ctx: SearchContext, stages: StageRunner) -> None:
     its file exists, so a resumed search continues where it stopped."""
     s, work = ctx.settings, ctx.work
     if agree(osp.exists(work.theta0)):
+        # a resumed search trains from this file: its values are checked as when it was made
+        check_finite(load_state(work.theta0), f'theta0 {work.theta0}')
         return
     if is_main_process() and not osp.exists(work.theta_init):
         set_random_seed(s.seed, deterministic=False)

@@ -1,0 +1,36 @@
+"""Reliability round 4: what a resume reads is checked as when it was made, and a finished
+search leaves no stage checkpoint behind (each failed on the code before this round)."""
+import os
+import os.path as osp
+import shutil
+
+import torch
+from conftest import load_tool, one_line_error
+
+train = load_tool('train').main
+
+
+def test_a_theta0_with_nan_values_is_refused_on_resume(tiny_cfg, tiny_run, tmp_path, capsys):
+    """The finite check ran only when theta0 was made; a resume trained from any file."""
+    from colt_det.runtime.checkpoints import load_state, save_state
+    work = str(tmp_path / 'w')
+    shutil.copytree(tiny_run, work)
+    path = osp.join(work, 'theta0.safetensors')
+    state = load_state(path)
+    name = next(n for n, t in state.items() if t.is_floating_point())
+    state[name] = state[name].clone().fill_(float('nan'))
+    os.remove(path)
+    save_state(path, state)
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume']),
+                   'theta0.safetensors holds NaN/inf values', name)
+
+
+def test_gmp_with_rewind_leaves_no_stage_checkpoint(tiny_cfg, tmp_path):
+    work = str(tmp_path / 'w')
+    assert train([tiny_cfg, '--work-dir', work, '--cfg-options', 'colt.method=gmp',
+                  'colt.num_partitions=1', 'colt.gmp.rewind=True', 'colt.gmp.every=2']) == 0
+    left = [osp.join(d, f) for d, _, files in os.walk(work) for f in files
+            if f.endswith('.pth') and f != 'final_masked.pth' or f == 'last_checkpoint']
+    assert left == []
+    assert osp.isfile(osp.join(work, 'tickets', 'gmp.safetensors'))
+    assert torch.load(osp.join(work, 'final_masked.pth'), weights_only=False)['state_dict']
