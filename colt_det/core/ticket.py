@@ -111,6 +111,9 @@ def save_ticket(path: str, masks: Mask, theta0: Optional[Mapping[str, torch.Tens
 
 def check_safetensors_header(path: str) -> None:
     """Refuse anything that is not a safetensors file, by reading its header bytes only."""
+    if os.path.isdir(path):
+        raise TicketError(f'ticket {path} is a folder, not a file: move it away (a resumed '
+                          f'search then rewrites the ticket from its stages)')
     if not os.path.isfile(path):
         raise TicketError(f'ticket {path} does not exist: pass the path of a .safetensors ticket')
     size = os.path.getsize(path)

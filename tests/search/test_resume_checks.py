@@ -34,3 +34,14 @@ def test_gmp_with_rewind_leaves_no_stage_checkpoint(tiny_cfg, tmp_path):
     assert left == []
     assert osp.isfile(osp.join(work, 'tickets', 'gmp.safetensors'))
     assert torch.load(osp.join(work, 'final_masked.pth'), weights_only=False)['state_dict']
+
+
+def test_a_folder_in_place_of_a_ticket_is_named_as_a_folder(tiny_cfg, tiny_run, tmp_path,
+                                                            capsys):
+    """It was reported as "does not exist" (search and colt-test)."""
+    work = str(tmp_path / 'w')
+    shutil.copytree(tiny_run, work)
+    ticket = osp.join(work, 'tickets', 'final.safetensors')
+    os.remove(ticket)
+    os.makedirs(ticket)
+    one_line_error(capsys, load_tool('test').main([tiny_cfg, ticket]), 'is a folder, not a file')
