@@ -26,6 +26,7 @@ from ..tasks.base import Task, quiet_mmengine
 from .context import SearchContext, Sources
 from .coordination import wait_for
 from .settings import ColtSettings
+from ..runtime.runner import stage_checkpoint
 from .theta0 import check_finite, init_checkpoint, init_source, map_init_ticket
 from .train_cfgs import check_train_cfgs
 from .workdir import WorkDir, check_writable
@@ -243,10 +244,17 @@ def record_settings(ctx: SearchContext, allow_changed: bool = False) -> None:
                  f" (was {started['target_sparsity']:.0%}), max_rounds "
                  f"{ctx.settings.max_rounds} (was {started['max_rounds']})")
         rewrite = True
+    elif changed and allow_changed and only_unstarted_final(ctx, changed):
+        progress(f'--allow-changed: colt settings {changed} changed; they shape only the final '
+                 f'training, which has not started: continuing under the new values')
+        rewrite = True
     elif changed:
+        hint = (' (--allow-changed accepts a change of ' + ', '.join(FINAL_ONLY) + ' while '
+                'the final training has not started)') if set(changed) <= set(FINAL_ONLY) \
+            else ''
         raise SearchError(f'--resume with changed colt settings {changed} (was '
                           f'{[started.get(k) for k in changed]}): restore them or use a new '
-                          f'--work-dir')
+                          f'--work-dir' + hint)
     if rewrite:
         if config_changed:
             progress(f'--allow-changed: continuing with a changed config {config_changed[:6]}')
@@ -254,6 +262,19 @@ def record_settings(ctx: SearchContext, allow_changed: bool = False) -> None:
             atomic_write_json(work.settings, dict(current, **(
                 {} if started_config is None else {'_config': config})), overwrite=True)
         barrier()
+
+
+# colt settings only the final training reads: a resume with --allow-changed may change them
+# until that training has begun (a typo there used to strand every round's work)
+FINAL_ONLY = ('final_train_cfg', 'final_train', 'distill', 'metric_key')
+
+
+def only_unstarted_final(ctx: SearchContext, changed: list) -> bool:
+    """``changed`` are settings of the final training only, and it has not begun (no
+    checkpoint of its stage, no final ticket; a folder left by a failed start does not count)."""
+    work = ctx.work
+    return set(changed) <= set(FINAL_ONLY) and agree(
+        stage_checkpoint(work.final_stage) is None and not osp.exists(work.final_ticket))
 
 
 # what a resumed search may raise: the round loop stops on them, nothing else depends on them

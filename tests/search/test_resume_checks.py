@@ -45,3 +45,24 @@ def test_a_folder_in_place_of_a_ticket_is_named_as_a_folder(tiny_cfg, tiny_run, 
     os.remove(ticket)
     os.makedirs(ticket)
     one_line_error(capsys, load_tool('test').main([tiny_cfg, ticket]), 'is a folder, not a file')
+
+
+def test_a_change_of_the_final_training_before_it_started_resumes_with_allow_changed(
+        tiny_cfg, tmp_path, capsys):
+    """--resume refused any changed final_train_cfg, --allow-changed included, although no
+    stage that reads it had run: every round's work was lost to a fix of the final schedule."""
+    from conftest import checksums
+    work = str(tmp_path / 'w')
+    assert train([tiny_cfg, '--work-dir', work, '--cfg-options', 'colt.final_train=False']) == 0
+    rounds = {k: v for k, v in checksums(work).items() if k.startswith('tickets/round_')}
+    assert rounds
+    fixed = ['--cfg-options', 'colt.final_train=True', 'colt.final_train_cfg.max_epochs=1']
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume', *fixed]),
+                   'changed colt settings', '--allow-changed accepts a change of')
+    assert train([tiny_cfg, '--work-dir', work, '--resume', '--allow-changed', *fixed]) == 0
+    assert osp.isfile(osp.join(work, 'tickets', 'final.safetensors'))
+    assert {k: v for k, v in checksums(work).items() if k.startswith('tickets/round_')} == rounds
+    # once the final training has run, its settings are part of the result: refused
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume', '--allow-changed',
+                                  '--cfg-options', 'colt.final_train_cfg.max_epochs=2']),
+                   'changed colt settings')
