@@ -105,8 +105,53 @@ def enable_config_prefix() -> None:
     """Let MMEngine resolve ``_base_ = ['colt_det::_base_/det_runtime.py']`` in user configs
     (MMEngine knows the OpenMMLab packages only). The commands call it; a script of yours that
     loads such a config with ``Config.fromfile`` calls it first."""
-    from mmengine.config import utils
+    from mmengine.config import config, utils
     utils.MODULE2PACKAGE.setdefault('colt_det', 'colt_det')
+    if not getattr(config.get_installed_path, 'colt_det', False):
+        config.get_installed_path = _installed_path(config.get_installed_path)
+        config._get_package_and_cfg_path = _top_level_names(config._get_package_and_cfg_path)
+
+
+def _top_level_names(original):
+    """MMEngine's parser of ``pkg::path`` that also takes ``colt_det::NAME.py`` (colt_det's
+    configs sit at the top of ``configs/``; MMEngine wants a ``folder/`` in the path)."""
+    def parse(cfg_path: str):
+        if cfg_path.startswith('colt_det::') and cfg_path.count('::') == 1:
+            return 'colt_det', cfg_path.split('::', 1)[1]
+        return original(cfg_path)
+    return parse
+
+
+def _installed_path(original):
+    """MMEngine's ``get_installed_path`` that also finds colt_det's configs in an editable
+    install: there the package is the checkout's ``colt_det/`` (no ``.mim``), while MMEngine
+    looks in site-packages; a per-user folder then holds ``.mim`` pointing at the checkout's
+    ``configs/`` (what OpenMMLab's develop mode links into the source tree)."""
+    import hashlib
+    import os
+    import tempfile
+
+    def get_installed_path(package: str) -> str:
+        if package != 'colt_det':
+            return original(package)
+        here = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        if osp.isfile(osp.join(here, '.mim', 'model-index.yml')):
+            return here  # an installed copy: its configs ship inside it
+        mim_root = osp.join(tempfile.gettempdir(), f'colt_det_mim_{os.getuid()}',
+                            hashlib.sha1(configs_dir().encode()).hexdigest()[:12])
+        mim = osp.join(mim_root, '.mim')
+        os.makedirs(mim, exist_ok=True)
+        if not osp.exists(osp.join(mim, 'configs')):
+            try:
+                os.symlink(configs_dir(), osp.join(mim, 'configs'))
+            except FileExistsError:
+                pass  # another process made it
+        if not osp.exists(osp.join(mim, 'model-index.yml')):
+            with open(osp.join(mim, 'model-index.yml'), 'w') as f:
+                f.write('Import: []\n')
+        return mim_root
+    get_installed_path.colt_det = True
+    return get_installed_path
 
 
 def load_config(path: str, options: Optional[dict] = None):

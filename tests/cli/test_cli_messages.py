@@ -15,3 +15,17 @@ def test_a_run_prints_no_colt_det_is_not_installed_warning(tiny_cfg, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'is not installed' not in res.stdout + res.stderr
     assert 'Failed to import' not in res.stdout + res.stderr
+
+
+def test_colt_det_bases_resolve_in_the_editable_install(tmp_path, capsys):
+    """README: a user's config inherits ``colt_det::_base_/...``; in the editable install the
+    set-up makes, MMEngine looked for it in site-packages and failed ("inherits a file that
+    does not exist (.../site-packages/colt_det/.mim/model-index.yml)")."""
+    from colt_det.cli import load_config
+    user = tmp_path / 'mine.py'
+    user.write_text("_base_ = ['colt_det::_base_/det_runtime.py']\nwork_dir = 'w'\n")
+    cfg = load_config(str(user))
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook' and cfg.work_dir == 'w'
+    whole = tmp_path / 'whole.py'
+    whole.write_text("_base_ = ['colt_det::colt_smallconv_demo.py']\n")
+    assert load_config(str(whole)).colt.method == 'colt'
