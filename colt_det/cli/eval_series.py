@@ -1,6 +1,8 @@
-"""Evaluate several trained detectors (e.g. COLT, IMP, random, dense, transferred tickets) on one
-test set and write one table (CSV + Markdown), an mAP-vs-sparsity plot and per-layer sparsity
+"""Evaluate several trained models (e.g. COLT, IMP, random, dense, transferred tickets) on one
+test set and write one table (CSV + Markdown), a metric-vs-sparsity plot and per-layer sparsity
 charts of the tickets: ``colt-eval-series`` (``tools/eval_series.py`` in a checkout).
+Detectors get VOC and COCO-style columns; classifiers the config's test metrics (its task's
+``evaluate``).
 
 Usage:
     colt-eval-series CONFIG RUN [RUN ...] --out-dir DIR [--force] [--no-coco]
@@ -30,7 +32,7 @@ def resolve(run: str):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description='evaluate a series of detectors')
+    parser = argparse.ArgumentParser(description='evaluate a series of trained models')
     parser.add_argument('config')
     parser.add_argument('runs', nargs='+')
     parser.add_argument('--out-dir', required=True)
@@ -44,7 +46,9 @@ def main(argv=None) -> int:
 def _series(args, cfg) -> int:
     from ..core import atomic_write_bytes, load_ticket, sparsity
     from ..report import plot_per_layer_sparsity, plot_points
-    from ..tasks.det.evaluate import evaluate_detector
+    from ..tasks.base import task_of
+    task = task_of(cfg)
+    detection = task.default_scope == 'mmdet'
     names = [osp.basename(osp.normpath(run)) for run in args.runs]
     outputs = ['series.csv', 'series.md', 'map_vs_sparsity.png'] + [
         f'per_layer_{n}.png' for n in names]
@@ -53,14 +57,19 @@ def _series(args, cfg) -> int:
     rows = []
     for run, name in zip(args.runs, names):
         ckpt, method, ticket = resolve(run)
-        m = evaluate_detector(cfg, ckpt, coco=not args.no_coco)
-        rows.append(dict(name=name, method=method, sparsity=m['sparsity'],
-                         voc07_mAP=m['voc07/mAP'], voc_area_mAP=m['voc_area/mAP'],
-                         coco_AP=m.get('coco/bbox_mAP', float('nan')),
-                         coco_AP50=m.get('coco/bbox_mAP_50', float('nan')),
-                         coco_AP75=m.get('coco/bbox_mAP_75', float('nan'))))
-        print(f"{name}: sparsity {m['sparsity']:.2%}, VOC07 mAP {m['voc07/mAP']:.4f}",
-              flush=True)
+        m, _ = task.evaluate(cfg, ckpt, **({'coco': not args.no_coco} if detection else {}))
+        if detection:
+            row = dict(voc07_mAP=m['voc07/mAP'], voc_area_mAP=m['voc_area/mAP'],
+                       coco_AP=m.get('coco/bbox_mAP', float('nan')),
+                       coco_AP50=m.get('coco/bbox_mAP_50', float('nan')),
+                       coco_AP75=m.get('coco/bbox_mAP_75', float('nan')))
+        else:
+            row = {k.replace('/', '_'): v for k, v in m.items()}
+        spars = m['sparsity'] if 'sparsity' in m else (
+            sparsity(load_ticket(ticket).masks).overall if ticket else float('nan'))
+        rows.append(dict(name=name, method=method, sparsity=spars, **row))
+        metric = next(iter(row))
+        print(f"{name}: sparsity {spars:.2%}, {metric} {row[metric]:.4f}", flush=True)
         if ticket:
             rep = sparsity(load_ticket(ticket).masks)
             plot_per_layer_sparsity(rep.per_layer,
@@ -79,8 +88,9 @@ def _series(args, cfg) -> int:
                              for k in keys) + ' |' for r in rows]
     atomic_write_bytes(osp.join(args.out_dir, 'series.md'), ('\n'.join(md) + '\n').encode(),
                        overwrite=args.force)
-    plot_points(rows, osp.join(args.out_dir, 'map_vs_sparsity.png'), 'sparsity', 'voc07_mAP',
-                title='VOC mAP@0.5 vs backbone sparsity', overwrite=args.force)
+    metric = keys[3]  # the first metric column: VOC mAP, or the classifier's first metric
+    plot_points(rows, osp.join(args.out_dir, 'map_vs_sparsity.png'), 'sparsity', metric,
+                title=f'{metric} vs sparsity', overwrite=args.force)
     print('\n'.join(md))
     print(f'-> {args.out_dir}/series.csv, series.md, map_vs_sparsity.png')
     return 0

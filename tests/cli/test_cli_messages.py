@@ -29,3 +29,19 @@ def test_colt_det_bases_resolve_in_the_editable_install(tmp_path, capsys):
     whole = tmp_path / 'whole.py'
     whole.write_text("_base_ = ['colt_det::colt_smallconv_demo.py']\n")
     assert load_config(str(whole)).colt.method == 'colt'
+
+
+def test_eval_series_evaluates_classifiers_too(tiny_cfg, tiny_run, tmp_path):
+    """colt-eval-series read detection metrics only: a classification run was an error."""
+    import csv
+    import json
+    import os.path as osp
+
+    from conftest import load_tool
+    out = tmp_path / 'out'
+    assert load_tool('eval_series').main([tiny_cfg, tiny_run, '--out-dir', str(out)]) == 0
+    rows = list(csv.DictReader(open(out / 'series.csv')))
+    summary = json.load(open(osp.join(tiny_run, 'colt_summary.json')))
+    assert float(rows[0]['accuracy_top1']) == summary['final']['metric']
+    assert abs(float(rows[0]['sparsity']) - summary['final']['sparsity']) < 1e-6
+    assert (out / 'map_vs_sparsity.png').read_bytes()[:4] == b'\x89PNG'
