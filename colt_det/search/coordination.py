@@ -50,8 +50,9 @@ def stage_record(ctx: SearchContext, r: int, i: int) -> dict:
     return record
 
 
-def close_round(ctx: SearchContext, r: int, current: float) -> None:
-    """Intersect (or vote on, ``min_keep``) round ``r``'s partition masks into its ticket."""
+def close_round(ctx: SearchContext, r: int, current: float) -> bool:
+    """Intersect (or vote on, ``min_keep``) round ``r``'s partition masks into its ticket;
+    whether this process wrote it (False: another partition job closed the round first)."""
     work, n = ctx.work, len(ctx.groups)
     masks = [load_mask(WorkDir.stage_mask(work.stage(r, i))) for i in range(n)]
     k = ctx.settings.min_keep or n
@@ -68,6 +69,8 @@ def close_round(ctx: SearchContext, r: int, current: float) -> None:
         save_ticket(ticket, new_mask, load_state(work.theta0), meta=meta)
     except FileExistsError:  # another partition job closed the round first
         _check_same(ticket, new_mask, r)
+        return False
+    return True
 
 
 def _check_same(ticket: str, mask: dict, r: int) -> None:

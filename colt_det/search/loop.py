@@ -35,13 +35,13 @@ def run_rounds(ctx: SearchContext, stages: StageRunner, rounds: List[dict]) -> O
         if current >= s.target_sparsity - 1e-9:
             break
         started = time.time()
-        trained = train_partitions(ctx, stages, r, ticket)
-        finish_round(ctx, r, current)
+        train_partitions(ctx, stages, r, ticket)
+        closed = finish_round(ctx, r, current)
         ticket = work.round_ticket(r)
         rounds.append(round_record(ctx, r))
         current = rounds[-1]['sparsity']
         report_round(ctx, rounds, time.time() - started)
-        if trained:  # a resumed search does not track its finished rounds again
+        if closed:  # one record per round: by the process that closed it, once
             track_round(ctx, rounds[-1])
     if current < s.target_sparsity - 1e-9:
         progress(f'stopped at max_rounds={s.max_rounds} with sparsity {current:.2%} < '
@@ -64,19 +64,22 @@ def train_partitions(ctx: SearchContext, stages: StageRunner, r: int,
     return trained
 
 
-def finish_round(ctx: SearchContext, r: int, current: float) -> None:
-    """Wait for the other partition jobs, write the round ticket, drop the stage checkpoints."""
+def finish_round(ctx: SearchContext, r: int, current: float) -> bool:
+    """Wait for the other partition jobs, write the round ticket, drop the stage checkpoints;
+    whether this process closed the round (every rank gets the same answer)."""
     work = ctx.work
     if ctx.partition is not None:
         wait_for(ctx, round_ready(ctx, r), f'the other partitions of round {r}')
+    closed = False
     if is_main_process() and not osp.exists(work.round_ticket(r)):
-        close_round(ctx, r, current)
+        closed = close_round(ctx, r, current)
     crash_point('round_ticket')
     if is_main_process() and not ctx.settings.keep_stage_checkpoints:
         # also after a kill right after the ticket: a resumed search cleans up
         for i in range(len(ctx.groups)):
             remove_checkpoints(work.stage(r, i))
     barrier()
+    return agree(closed)
 
 
 def round_record(ctx: SearchContext, r: int) -> dict:

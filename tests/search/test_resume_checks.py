@@ -66,3 +66,27 @@ def test_a_change_of_the_final_training_before_it_started_resumes_with_allow_cha
     one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume', '--allow-changed',
                                   '--cfg-options', 'colt.final_train_cfg.max_epochs=2']),
                    'changed colt settings')
+
+
+def test_partition_jobs_send_each_round_to_the_backends_once(cls_data, tmp_path):
+    """Every partition job tracked every round: N records per round (N W&B "search" runs)."""
+    import glob
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cls_config, dumped
+    work = str(tmp_path / 'w')
+    cfg = cls_config(cls_data, work, max_rounds=2, target_sparsity=0.7, final_train=False,
+                     progress_interval=0)
+    cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+    config = dumped(cfg, tmp_path, work)
+    res = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+                          '--work-dir', work, '--parallel-partitions', '--wait-timeout', '600'],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    steps = [json.loads(ln)['step'] for f in glob.glob(osp.join(
+        work, 'tracking', '**', 'scalars.json'), recursive=True) for ln in open(f)
+        if 'colt/sparsity' in ln]
+    assert sorted(steps) == [1, 2]
