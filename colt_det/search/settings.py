@@ -108,6 +108,13 @@ class ColtSettings:
         method = get_method(self.method)  # a ValueError names the registered methods
         task = get_task(self.task)
         method.check(self)  # its own rules and its own block (e.g. colt.gmp)
+        self._check_values()
+        self._check_blocks(method)
+        self._check_containers(method, task)
+        self.spec = PrunableSpec.from_cfg(self.prunable)
+
+    def _check_values(self) -> None:
+        """The scalar options: types, ranges and the choices the registries hold."""
         _check_init_ticket(self.init_ticket)
         _check_fraction('prune_ratio', self.prune_ratio, 0.2)
         _check_fraction('target_sparsity', self.target_sparsity, 0.8)
@@ -141,6 +148,9 @@ class ColtSettings:
                              f'{self.min_density:.0%} of every layer, so target_sparsity '
                              f'{self.target_sparsity:.0%} cannot be reached: use min_density < '
                              f'{1 - self.target_sparsity:.3g}')
+
+    def _check_blocks(self, method) -> None:
+        """The option blocks: each method's own, ``distill`` and ``early_stop``."""
         for name, m in _methods().items():  # a method's block: known keys, its method only
             if m.option:
                 _check_options(m.option, getattr(self, m.option), m.defaults)
@@ -170,6 +180,9 @@ class ColtSettings:
             _check_int('early_stop.interval', es['interval'], 1)
             _check_int('early_stop.patience', es['patience'], 1)
             _check_fraction('early_stop.eps', es['eps'], 0.01)
+
+    def _check_containers(self, method, task) -> None:
+        """Dicts and lists, what needs the method or the task, the strings."""
         if not isinstance(self.prunable, dict):
             raise ValueError(f"colt.prunable must be a dict, e.g. prunable=dict(include="
                              f"['backbone.*']), got {self.prunable!r}")
@@ -200,7 +213,6 @@ class ColtSettings:
             v = getattr(self, name)
             if v is not None and not isinstance(v, str):
                 raise ValueError(f'colt.{name} must be a string, got {v!r}')
-        self.spec = PrunableSpec.from_cfg(self.prunable)
 
 
 def _check_init_ticket(opts: Optional[dict]) -> None:
