@@ -113,7 +113,12 @@ def onnx_features(path: str, threads: Optional[int] = None) -> Callable:
                 raise ValueError(f'{path} takes {fixed[0]}x{fixed[1]} images, this test '
                                  f'batch is {x.shape[2]}x{x.shape[3]}: export the part with '
                                  f'--dynamic-size')
-            outs = session.run(names, {session.get_inputs()[0].name: x})
+            feed = session.get_inputs()[0].name
+            if shape[0] == 1 and x.shape[0] > 1:  # a batch-1 part: one image at a time
+                parts = [session.run(names, {feed: x[i:i + 1]}) for i in range(x.shape[0])]
+                outs = [np.concatenate(level) for level in zip(*parts)]
+            else:
+                outs = session.run(names, {feed: x})
             return tuple(torch.from_numpy(o).to(batch_inputs.device) for o in outs)
         model.extract_feat = extract_feat
     return hook

@@ -107,3 +107,24 @@ def test_int8_options_are_checked_and_nothing_is_overwritten(trained, tmp_path, 
     assert not (tmp_path / 'b.onnx').exists()  # refused before anything was written
     one_line_error(capsys, export([ckpt, str(tmp_path / 'c'), '--config', config, '--onnx',
                                    '--int8', '--calib-images', '0']), '--calib-images')
+
+
+def test_a_batch_one_part_runs_test_batches_of_any_size(trained):
+    """A part exported without --dynamic-size takes one image: a test batch of several (the
+    det-hard configs test 8 at a time) is run image by image, not an onnxruntime traceback."""
+    import tempfile
+
+    from colt_det.deploy.int8 import onnx_features
+    from colt_det.deploy.onnx import export_onnx, load_detector
+    config, ckpt = trained
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_onnx(config, ckpt, osp.join(tmp, 'p.onnx'), (96, 96))
+        model, _ = load_detector(config, ckpt)
+        x = torch.randn(3, 3, 96, 96)
+        with torch.no_grad():
+            want = model.extract_feat(x)
+            onnx_features(path)(model)
+            got = model.extract_feat(x)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape
+            assert float((g - w).abs().max() / w.abs().max()) < 1e-3
