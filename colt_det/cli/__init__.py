@@ -147,8 +147,11 @@ def _installed_path(original):
             except FileExistsError:
                 pass  # another process made it
         if not osp.exists(osp.join(mim, 'model-index.yml')):
-            with open(osp.join(mim, 'model-index.yml'), 'w') as f:
-                f.write('Import: []\n')
+            from ..core import atomic_write_bytes
+            try:  # written whole, once (MMEngine reads it first: no model zoo here)
+                atomic_write_bytes(osp.join(mim, 'model-index.yml'), b'Import: []\n')
+            except FileExistsError:
+                pass  # another process wrote it
         return mim_root
     get_installed_path.colt_det = True
     return get_installed_path

@@ -34,15 +34,25 @@ def _module_name(param: str) -> str:
 
 
 class _Observer:
-    """Hook handles plus the accumulated sums (one tensor per key) and their batch count."""
+    """Hook handles plus the accumulated sums (one tensor per key).
+
+    The sums stay on the device of what they add up (no device-to-host copy on the training
+    step); :meth:`state_dict` and scoring hand out CPU copies.
+    """
 
     def __init__(self) -> None:
         self.handles: List = []
         self.sums: Dict[str, torch.Tensor] = {}
 
     def add(self, key: str, value: torch.Tensor) -> None:
-        value = value.detach().float().cpu()
-        self.sums[key] = self.sums[key] + value if key in self.sums else value
+        value = value.detach().float()
+        old = self.sums.get(key)
+        self.sums[key] = value if old is None else old.to(value.device) + value
+
+    def get(self, key: str):
+        """The sum of ``key`` on the CPU (None: never observed)."""
+        v = self.sums.get(key)
+        return None if v is None else v.cpu()
 
     def remove(self) -> None:
         for h in self.handles:
@@ -50,7 +60,7 @@ class _Observer:
         self.handles = []
 
     def state_dict(self) -> dict:
-        return {k: v.clone() for k, v in self.sums.items()}
+        return {k: v.detach().cpu().clone() for k, v in self.sums.items()}
 
     def load_state_dict(self, state: dict) -> None:
         self.sums = {k: v.detach().float().cpu().clone() for k, v in state.items()}
@@ -97,7 +107,7 @@ class WeightTaylor(_Observing, WeightScore):
             raise ValueError(f"weight_score='taylor' saw no gradient of {missing[:3]}: it "
                              f"scores weights during training (is the stage empty, or are "
                              f"they frozen?)")
-        return {n: self.obs.sums[n] for n in weights}
+        return {n: self.obs.get(n) for n in weights}
 
 
 class _ActivationGradient(_Observing, ChannelScore):
@@ -159,11 +169,11 @@ class _ActivationGradient(_Observing, ChannelScore):
 
     def __call__(self, weights, group) -> torch.Tensor:
         key = group.scored[0]
-        stat = self.obs.sums.get('stat/' + key)
+        stat = self.obs.get('stat/' + key)
         if stat is None:  # never reached by a gradient (frozen): nothing says it can go
             return torch.full((group.channels,), float('inf'))
         if self.per_macs:
-            stat = stat / self.obs.sums['macs/' + key].clamp_min(1.0)
+            stat = stat / self.obs.get('macs/' + key).clamp_min(1.0)
         return stat
 
 

@@ -41,13 +41,11 @@ class DistillHook(Hook):
     def __init__(self, teacher: str, fpn_weight: float = 6.0) -> None:
         self.teacher_path = teacher
         self.fpn_weight = float(fpn_weight)
-        self._held = []  # [teacher]: a list, so the teacher is no attribute MMEngine walks
         self._model = None
 
     def before_train(self, runner) -> None:
         student = unwrap(runner.model)
-        teacher = load_teacher(runner, self.teacher_path, student)
-        self._held = [teacher]
+        teacher = load_teacher(runner, self.teacher_path, student)  # held by the closures only
         self._model = student
         loss, extract = student.loss, student.extract_feat
         captured = {}
@@ -76,7 +74,7 @@ class DistillHook(Hook):
         if self._model is not None:
             for name in ('loss', 'extract_feat'):
                 self._model.__dict__.pop(name, None)
-        self._model, self._held = None, []
+        self._model = None
 
 
 def _same_shape(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
