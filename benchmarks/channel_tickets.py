@@ -271,9 +271,12 @@ def table(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def verdicts(result: dict) -> List[str]:
-    """Per level: the best slim ticket and whether it is within 1 point of dense (Welch
-    interval over seeds where there are several)."""
+def verdicts(result: dict, margin: float = 0.01) -> List[str]:
+    """Per level: the best slim ticket against dense, "within 1 point" decided by TOST on its
+    paired interval, and the level's control pairs (random vs one-shot L1 at the same widths,
+    channel COLT vs channel IMP, Torch-Pruning vs colt_det's best), Holm-adjusted over the
+    level's comparisons (:func:`colt_det.report.stats.block`)."""
+    from colt_det.report.stats import block
     out = []
     d = result.get('dense')
     if not d:
@@ -284,24 +287,21 @@ def verdicts(result: dict) -> List[str]:
         if not rows:
             continue
         best = max(rows, key=lambda r: r['metric'])
-        vs = search_cost._difference(best.get('per_seed') or [best['metric']], dense)
-        within = statistics.mean(best.get('per_seed') or [best['metric']]) >= \
-            statistics.mean(dense) - search_cost.WITHIN
-        out.append(f"{level:g}x backbone+neck MACs: best {best['method']} "
-                   f"{best['metric']:.4f} (at {best['macs_backbone_neck']:.3f}x), vs dense {vs}: "
-                   f"{'within' if within else 'not within'} 1 point")
         by = {r['method']: r for r in rows}
         own = [r for r in rows if r['method'] in OWN]
         pairs = [('random', 'oneshot-l1', 'same widths'), ('channel-colt-N2', 'channel-imp', '')]
         if own:
             pairs.append(('torch-pruning', max(own, key=lambda r: r['metric'])['method'],
                           "colt_det's best"))
-        for a, b, why in pairs:
-            if a in by and b in by and a != b:
-                diff = search_cost._difference(by[a].get('per_seed') or [by[a]['metric']],
-                                               by[b].get('per_seed') or [by[b]['metric']])
-                note = f' ({why})' if why else ''
-                out.append(f'{level:g}x: {a} vs {b}{note}: {diff}')
+        pairs = [(a, b, why) for a, b, why in pairs if a in by and b in by and a != b]
+        values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
+        lines = block([(values[best['method']], dense, margin)]
+                      + [(values[a], values[b], None) for a, b, _ in pairs])
+        out.append(f"{level:g}x backbone+neck MACs: best {best['method']} "
+                   f"{best['metric']:.4f} (at {best['macs_backbone_neck']:.3f}x), vs dense "
+                   f"{lines[0]}")
+        out += [f'{level:g}x: {a} vs {b}' + (f' ({why})' if why else '') + f': {line}'
+                for (a, b, why), line in zip(pairs, lines[1:])]
     return out
 
 
@@ -316,7 +316,7 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
     per-seed differences (the methods of a seed share theta0) with Holm's correction over the
     level's comparisons, and "within 1 point of dense" as a TOST equivalence statement
     (:mod:`colt_det.report.stats`)."""
-    from colt_det.report.stats import describe, holm, p_value, paired
+    from colt_det.report.stats import block
     d = result.get('dense')
     if not d:
         return []
@@ -328,29 +328,11 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
         pairs += [(a, b, why) for a, b, why in COMPARE if a in by and b in by]
         values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
         values['dense'] = dense
-        ps = [p_value(values[a], values[b]) for a, b, _ in pairs]
-        adjusted = holm([p for p in ps if p is not None]) if all(
-            p is not None for p in ps) else None
-        for i, (a, b, why) in enumerate(pairs):
-            diff = paired(values[a], values[b])
-            line = f'{level:g}x: {a} vs {b}' + (f' ({why})' if why else '') + ': ' + describe(
-                diff, margin if b == 'dense' else None)
-            if adjusted is not None:
-                line += f'; Holm-adjusted p {adjusted[i]:.3f} ({len(pairs)} comparisons)'
-            out.append(line)
+        lines = block([(values[a], values[b], margin if b == 'dense' else None)
+                       for a, b, _ in pairs])
+        out += [f'{level:g}x: {a} vs {b}' + (f' ({why})' if why else '') + ': ' + line
+                for (a, b, why), line in zip(pairs, lines)]
     return out
-
-
-def relative_paths(x):
-    """``x`` with every path under the repository made relative to it (a recorded JSON must
-    work from any clone)."""
-    if isinstance(x, dict):
-        return {k: relative_paths(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [relative_paths(v) for v in x]
-    if isinstance(x, str) and x.startswith(ROOT + os.sep):
-        return osp.relpath(x, ROOT)
-    return x
 
 
 def main() -> None:
@@ -365,6 +347,7 @@ def main() -> None:
                                                   'channel_tickets_det-hard.json'))
     args = parser.parse_args()
     from colt_det.core import atomic_write_json
+    from colt_det.core.io import relative_paths
     started = time.time()
     base = search_cost.load_cfg(args.config, '/tmp', {})
     if base.get('demo_data'):  # the generated set, made where missing (a fresh clone)
@@ -390,7 +373,7 @@ def main() -> None:
             result['dense'] = dict(first['dense'], metric=statistics.mean(values),
                                    per_seed=values, metric_std=statistics.stdev(values))
     os.makedirs(osp.dirname(args.out), exist_ok=True)
-    atomic_write_json(args.out, relative_paths(result))
+    atomic_write_json(args.out, relative_paths(result, ROOT))
     print(table(result))
     print('\n'.join(verdicts(result)))
     print('\n'.join(slim_verdicts(result)))

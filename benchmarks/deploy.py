@@ -235,13 +235,17 @@ def table(det: dict, name: str) -> str:
 SPEED_UP = 2.0  # issue 27's bar: backbone + neck, CPU, VOC scale
 
 
+WITHIN = 0.01  # "as accurate as dense": within 1 mAP point, decided by TOST
+
+
 def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List[str]:
     """Is a colt_det channel ticket >= 2x faster than dense (backbone + neck, CPU, VOC scale)
     and within 1 mAP point of dense on det-hard? Per level: the VOC-scale speed-ups of the
     R-50 FPN ticket at that level's backbone + neck MACs, and the best of colt_det's own
     tickets at the level on det-hard (over the seeds where ``seeds`` has the level)."""
-    import search_cost
     from channel_tickets import OWN
+
+    from colt_det.report.stats import describe, equivalence, paired
     voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
     lines, hit = [], []
     for level in LEVELS:
@@ -252,19 +256,16 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
             continue
         best = max(rows, key=lambda x: x['metric'])
         dense = source['dense'].get('per_seed') or [source['dense']['metric']]
-        gap = statistics.mean(dense) - best['metric']
-        within = gap <= search_cost.WITHIN
+        diff = paired(best.get('per_seed') or [best['metric']], dense)
         fast = max(r['eager_speedup'], r['onnxruntime_speedup']) >= SPEED_UP
-        seeds_n = len(best.get('per_seed') or [best['metric']])
         lines.append(f"{level:g}x backbone+neck MACs: VOC-scale speed-up "
                      f"{r['eager_speedup']:.2f}x eager / {r['onnxruntime_speedup']:.2f}x "
                      f"onnxruntime (at {r['macs_backbone_neck']:.3f}x); det-hard best "
                      f"{best['method']} {best['metric']:.4f} vs dense "
-                     f"{statistics.mean(dense):.4f} ({seeds_n} seed(s)): "
-                     f"{'within' if within else 'not within'} 1 point")
-        if within and fast:
+                     f"{statistics.mean(dense):.4f}: {describe(diff, WITHIN)}")
+        if fast and equivalence(diff, WITHIN) == 'within':
             hit.append(f'{level:g}x ({best["method"]})')
-    lines.append(f'>= {SPEED_UP:g}x faster and within 1 point: '
+    lines.append(f'>= {SPEED_UP:g}x faster and within 1 point (TOST): '
                  + (', '.join(hit) if hit else 'none of the levels'))
     return lines
 

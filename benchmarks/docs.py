@@ -9,10 +9,12 @@ A page marks a generated region with a comment naming the generator, the JSON (u
 
 ``python benchmarks/docs.py`` rewrites every region of ``docs/**/*.md`` and ``README.md`` from
 the JSON; ``--check`` only says which are stale (exit 1). ``tests/test_docs.py`` runs the check
-and also holds the prose to the JSON (every measured number of a section must be one of its
-sources' numbers, see :func:`vocabulary`).
+and also holds the prose to the JSON: every measured number of a section must be bound, to a
+number its generated regions print or to a field it names (``<!-- fields: FILE:PATH -->``, see
+:func:`unchecked_numbers`).
 """
 import argparse
+import functools
 import glob
 import json
 import os.path as osp
@@ -189,18 +191,32 @@ def regenerate(text: str) -> str:
 
 # --------------------------------------------------------------------------- the prose check
 # a number not inside a word, a version (2.14.1), a path, an issue (#13) or a section (§8)
-NUMBER = re.compile(r'(?<![\w.#§/@-])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\d.]*\.\d)(?![\w/])(\s?%|x\b|×)?')
+NUMBER = re.compile(r'(?<![\w.#§/@-])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\d.]*\.\d)'
+                    r'(?:(\s?%|x\b|×)|(?![\w/]))')
+# an integer that counts something ("3 seeds", "8 rounds"): measured or set, it is bound too
+COUNT = re.compile(r'(?<![\w.#§/@=-])(?<!within )(\d+) (?=((?:seeds?|rounds?|epochs?|images?|layers?|'
+                   r'partitions?|points?|tests?|minutes?|iterations?|classes|comparisons|'
+                   r'trainings?|stages?|passed|skipped|levels?|methods?|runs?|channels?|'
+                   r'groups?|proposals?|threads?|cores?|GPUs?|nodes?|hours?|repeats|'
+                   r'calibration|boxes|objects|px|ms))\b)')
+FIELD = re.compile(r'([^.\[\]]+)(?:\[([^\]]*)\])?')
 
 
-def measured_numbers(text: str) -> List[str]:
-    """The numbers of prose that read as measurements: with a decimal point, a % or an x/×,
-    or integers from 100 up (counts of seconds, images, ...). Years of citations (19xx, 20xx
-    after a name), code, links and generated regions are not prose."""
+def _prose(text: str) -> str:
+    """``text`` without what is not prose: generated regions, code, link targets, comments."""
     text = REGION.sub('', text)
     text = re.sub(r'```.*?```', '', text, flags=re.S)
     text = re.sub(r'`[^`]*`', '', text)
     text = re.sub(r'\]\([^)]*\)', ']', text)  # link targets
-    text = re.sub(r'<!--.*?-->', '', text, flags=re.S)
+    return re.sub(r'<!--.*?-->', '', text, flags=re.S)
+
+
+def measured_numbers(text: str) -> List[str]:
+    """The numbers of prose that read as measurements or settings: with a decimal point, a %
+    or an x/×, integers from 100 up (counts of seconds, images, ...), and integers that count
+    something (``3 seeds``, ``8 rounds``: :data:`COUNT`). Years of citations (19xx, 20xx
+    after a name), code, links and generated regions are not prose."""
+    text = _prose(text)
     out = []
     for m in NUMBER.finditer(text):
         num, unit = m.group(1), m.group(2) or ''
@@ -212,38 +228,154 @@ def measured_numbers(text: str) -> List[str]:
     return out
 
 
-def _forms(v: float) -> Set[str]:
+def counted_numbers(text: str) -> List[Tuple[str, str]]:
+    """``(integer, word)`` of every integer of prose that counts something (:data:`COUNT`:
+    ``3 seeds``, ``8 rounds``) below 100 (from 100 up they are measured numbers)."""
+    return [(m.group(1), m.group(2)) for m in COUNT.finditer(_prose(text))
+            if int(m.group(1)) < 100]
+
+
+def _forms(v: float, key: str = '', percent: bool = False) -> Set[str]:
+    """The ways prose may write ``v`` (a leaf named ``key``): rounded to 0-4 decimals, in
+    minutes where ``key`` holds seconds and in millions where it holds MACs or parameters (or,
+    with ``percent``, x 100: a percentage or points). A rounding that keeps fewer than two
+    significant digits and is not exact is no form of it (0.3685 is not "0" or "0.4"; 0.02 is
+    "0.02")."""
+    scaled = [100 * v] if percent else [v]
+    if not percent and ('second' in key or key.endswith('_s')):
+        scaled.append(v / 60)
+    if not percent and ('macs' in key or 'params' in key):
+        scaled.append(v / 1e6)
     forms = set()
-    for x in (v, 100 * v, v / 1e6, v / 60):
+    for x in scaled:
         for d in range(0, 5):
-            forms.add(f'{x:.{d}f}')
+            text = f'{x:.{d}f}'
+            digits = text.replace('.', '').replace('-', '').lstrip('0')
+            if len(digits) < 2 and abs(x - round(x, d)) > 1e-9:  # not exact: too rough
+                continue
+            forms.add(text)
             forms.add(f'{x:,.{d}f}')
     return forms
 
 
-def vocabulary(sources: List[str], extra_text: str = '') -> Set[str]:
-    """Every form a number of ``sources`` may take in prose: each numeric leaf with 0-4
-    decimals, as a percentage, in millions and in minutes; and every number the section's
-    generated regions (``extra_text``) print."""
-    vocab: Set[str] = set()
+# the per-layer and per-round detail of a row: bound only when a field names it itself
+DETAIL = ('per_layer_sparsity', 'per_layer_jaccard', 'curves', 'runs')
 
-    def walk(x):
-        if isinstance(x, bool):
-            return
-        if isinstance(x, (int, float)):
-            vocab.update(_forms(float(x)))
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-    for s in sources:
-        if osp.exists(osp.join(RESULTS, s)):
-            walk(load(s))
-    for m in re.finditer(r'-?\d+(?:,\d{3})*(?:\.\d+)?', extra_text):
-        vocab.add(m.group(0).lstrip('-'))
-    return vocab
+
+def _numbers(x, key: str = '') -> Iterator[Tuple[str, float]]:
+    """``(key, value)`` of every numeric leaf of a JSON value (a list also gives its length),
+    without the :data:`DETAIL` of a bound object (name such a field to bind it)."""
+    if isinstance(x, bool):
+        return
+    if isinstance(x, (int, float)):
+        yield key, float(x)
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            if k not in DETAIL:
+                yield from _numbers(v, str(k))
+    elif isinstance(x, (list, tuple)):
+        yield '', float(len(x))
+        for v in x:
+            yield from _numbers(v, key)
+
+
+@functools.lru_cache(maxsize=None)
+def field(spec: str):
+    """The value a binding names: ``FILE.json:PATH`` (a recorded JSON under
+    ``benchmarks/results/``), ``configs/NAME.py:PATH`` (a config's setting) or
+    ``py:MODULE.NAME`` (a constant of the code, or a function's default arguments). ``PATH`` is
+    dotted; a list is indexed by position (``rows.3``) or by its items' fields
+    (``rows[method=imp-full,target=0.95]``; ``+`` stands for a space). Raises ``KeyError``
+    naming what is missing."""
+    if spec.startswith('py:'):  # a setting in the code: a constant, or a function's defaults
+        import importlib
+        import inspect
+        module, _, attr = spec[3:].rpartition('.')
+        value = getattr(importlib.import_module(module), attr)
+        if callable(value):
+            value = [p.default for p in inspect.signature(value).parameters.values()
+                     if p.default is not inspect.Parameter.empty]
+        return value
+    name, _, path = spec.partition(':')
+    if name.endswith('.py'):
+        from mmengine.config import Config
+        value = Config.fromfile(osp.join(ROOT, name)).to_dict()
+    elif osp.exists(osp.join(RESULTS, name)):
+        value = load(name)
+    else:
+        raise KeyError(f'{spec}: no file {name}')
+    for m in FIELD.finditer(path) if path else ():
+        key, where = m.group(1), m.group(2)
+        if isinstance(value, list):
+            if not key.isdigit() or int(key) >= len(value):
+                raise KeyError(f'{spec}: {key!r} is not an index of a list of {len(value)}')
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            raise KeyError(f'{spec}: no {key!r}')
+        if where:
+            conds = {k: c.replace('+', ' ') for k, c in (x.split('=', 1)
+                                                          for x in where.split(','))}
+            hits = [v for v in value if isinstance(v, dict) and all(
+                str(v.get(k)) == c or _same(v.get(k), c) for k, c in conds.items())]
+            if len(hits) != 1:
+                raise KeyError(f'{spec}: [{where}] matches {len(hits)} items, not one')
+            value = hits[0]
+    return value
+
+
+def _same(value, text: str) -> bool:
+    try:
+        return isinstance(value, (int, float)) and float(text) == float(value)
+    except ValueError:
+        return False
+
+
+def _gen(spec: str) -> Tuple[str, List[str]]:
+    gen, _, args = spec[4:].partition(':')
+    return gen, args.split(',') if args else []
+
+
+TOKEN = re.compile(r'-?(\d+(?:,\d{3})*(?:\.\d+)?)(\s?%|x\b|×)?')
+
+
+def bindings(fields: List[str], generated: str = '') -> Dict[str, Set[str]]:
+    """What a section's numbers may be, by kind: ``plain`` and ``percent`` (the forms of the
+    ``fields``' leaves, :func:`_forms`), and the numbers the section's generated regions
+    (``generated``) and its ``gen:GENERATOR:ARG,ARG`` fields (a line restated from another
+    section) print, by the unit they print: ``gen%``, ``genx`` and ``gen`` (any)."""
+    out: Dict[str, Set[str]] = {k: set() for k in ('plain', 'percent', 'gen', 'gen%', 'genx',
+                                                    'count')}
+    for spec in fields:
+        if spec.startswith('gen:'):
+            generated += render(*_gen(spec))
+            continue
+        for key, v in _numbers(field(spec), spec.rpartition('.')[2]):
+            out['plain'] |= _forms(v, key)
+            out['percent'] |= _forms(v, key, percent=True)
+    for m in TOKEN.finditer(generated):
+        unit = (m.group(2) or '').strip().replace('×', 'x')
+        out['gen' + unit].add(m.group(1)) if unit else None
+        out['gen'].add(m.group(1))
+    out['count'] = {f'{n} {w}' for n, w in re.findall(COUNT.pattern, generated)}
+    return out
+
+
+def _is_bound(num: str, b: Dict[str, Set[str]], constants: Set[str]) -> bool:
+    """A measured prose number is bound: a field's form with its unit's scaling (a % is x 100,
+    an x is not), or a number a generated line prints with the same unit, or a constant."""
+    forms = {num.rstrip('%x×'), num.rstrip('%x×').replace(',', '')}
+
+    def some(*kinds):
+        return any(forms & b[k] for k in kinds)
+    if num in constants or forms & constants:
+        return True
+    if num.endswith('%'):
+        return some('percent', 'gen%')
+    if num.endswith(('x', '×')):
+        return some('plain', 'genx')
+    return some('plain', 'percent', 'gen')
 
 
 def sections(text: str) -> Iterator[Tuple[str, str]]:
@@ -256,26 +388,37 @@ def sections(text: str) -> Iterator[Tuple[str, str]]:
 
 def declared(text: str, key: str) -> List[str]:
     """The names a ``<!-- key: a b c -->`` comment of ``text`` lists."""
-    return [w for m in re.finditer(rf'<!-- {key}: (.*?) -->', text) for w in m.group(1).split()]
+    return [w for m in re.finditer(rf'<!-- {key}: (.*?) -->', text, re.S)
+            for w in m.group(1).split()]
 
 
 def unchecked_numbers(path: str) -> List[str]:
-    """``file: section: number`` for every measured prose number of a page that none of its
-    section's sources holds (nor the page's, nor the section's ``constants``)."""
+    """``file: section: number`` for every measured prose number of a page that is bound to
+    nothing: not printed by the section's generated regions, not a value of a field the
+    section (or the page's top) binds with ``<!-- fields: FILE:PATH ... -->``, not one of its
+    ``<!-- constants: ... -->`` (numbers from outside the project: papers, settings of other
+    tools). A field that does not resolve is reported too."""
     with open(path) as f:
         text = f.read()
-    page_sources = declared(text.split('\n## ')[0], 'sources')
+    top = text.split('\n## ')[0]
     bad = []
     for heading, body in sections(text):
-        sources = page_sources + [s for s in declared(body, 'sources') if s not in page_sources]
-        constants = set(declared(body, 'constants')) | set(declared(text.split('\n## ')[0],
-                                                                    'constants'))
+        where = f'{osp.relpath(path, ROOT)}: {heading.strip()}'
+        fields = declared(top, 'fields') + [f for f in declared(body, 'fields')
+                                             if heading == '(top)' or f not in top]
+        constants = set(declared(body, 'constants')) | set(declared(top, 'constants'))
         generated = ''.join(m.group('body') for m in REGION.finditer(body))
-        vocab = vocabulary(sources, generated) | constants
-        for num in measured_numbers(body):
-            bare = num.rstrip('%x×').replace(',', '')
-            if num not in vocab and bare not in vocab and num.rstrip('%x×') not in vocab:
-                bad.append(f'{osp.relpath(path, ROOT)}: {heading.strip()}: {num}')
+        try:
+            bound = bindings(fields, generated)
+        except KeyError as e:
+            bad.append(f'{where}: unresolved field {e.args[0]}')
+            continue
+        bad += [f'{where}: {num}' for num in measured_numbers(body)
+                if not _is_bound(num, bound, constants)]
+        # a count restates a generated line only with its word ("3 seeds"), else a field
+        bad += [f'{where}: {num}' for num, word in counted_numbers(body)
+                if num not in bound['plain'] and f'{num} {word}' not in bound['count']
+                and num not in constants]
     return bad
 
 

@@ -19,6 +19,11 @@ Usage:
 A ``--source`` of several seeds (``search_cost --seeds``) takes ``--seed``: the tickets of that
 seed's run are retrained, from that seed's θ0. Runs are resumable: a finished final training
 under ``--work-root`` is read, not repeated.
+
+``--combine A.json B.json C.json --out SEEDS.json`` merges the runs of several seeds (one JSON
+each, the same target and schedule) into one JSON of search_cost's several-seed format: mean
+and std per row reached in every run, ``per_seed`` values in the order given, so its verdicts
+are paired per seed.
 """
 import argparse
 import json
@@ -46,8 +51,11 @@ def retrained(row: dict, final: dict) -> dict:
                 total_seconds=row['seconds'] + final['seconds'])
 
 
-def select(source: dict, target: float, methods: list) -> dict:
-    """The source's reached row of each search method at ``target`` (one-line errors)."""
+def select(source: dict, target: float, methods: list, root: str = ROOT) -> dict:
+    """The source's reached row of each search method at ``target`` (one-line errors), its
+    ticket path resolved: a recorded relative path is under ``root`` (the clone, or where
+    ``--tickets-root`` says the source's work roots moved)."""
+    from colt_det.core.io import resolve_path
     known = set(SEARCH_METHODS) | set(ONE_TRAINING) | {'dense'}
     unknown = [m for m in methods if m not in known]
     if unknown:
@@ -62,10 +70,12 @@ def select(source: dict, target: float, methods: list) -> dict:
         if row is None or not row['reached']:
             sys.exit(f'error: the source has no ticket of {m} at {target:.0%}: run its '
                      f'search_cost command with that method first')
-        if not osp.exists(row['ticket']):
-            sys.exit(f"error: the ticket of {m} at {target:.0%} ({row['ticket']}) does not "
-                     f"exist: run the source's search_cost command (its work root) first")
-        rows[m] = row
+        ticket = resolve_path(row['ticket'], root)
+        if not osp.exists(ticket):
+            sys.exit(f"error: the ticket of {m} at {target:.0%} ({ticket}) does not exist: "
+                     f"run the source's search_cost command (its work root) first, or "
+                     f"name where its work_dirs moved with --tickets-root")
+        rows[m] = dict(row, ticket=ticket)
     return rows
 
 
@@ -81,23 +91,67 @@ def one_run(source: dict, seed=None) -> dict:
     return dict(source['runs'][str(seed)], task=source.get('task'))
 
 
+def combine(paths: list) -> dict:
+    """The runs of ``paths`` (one seed each) as one several-seed result (one-line errors)."""
+    from search_cost import aggregate, mean_std
+    runs = {}
+    for path in paths:
+        with open(path) as f:
+            run = json.load(f)
+        seed = run.get('seed')
+        if seed is None:  # a run with the config's own seed
+            from mmengine.config import Config
+            seed = Config.fromfile(osp.join(ROOT, run['config'])).colt.get('seed', 0)
+        if seed in runs or run.get('seeds'):
+            sys.exit(f"error: --combine {path}: seed {seed} twice, or a file of several "
+                     f"seeds; give one run of each seed")
+        runs[seed] = run
+    first = next(iter(runs.values()))
+    for path, run in zip(paths, runs.values()):
+        if (run['targets'], run['config']) != (first['targets'], first['config']):
+            sys.exit(f"error: --combine {path}: config {run['config']} at {run['targets']}, "
+                     f"not {first['config']} at {first['targets']} like {paths[0]}")
+    everywhere = [r for r in aggregate(runs) if all(
+        any((x['method'], x['target']) == (r['method'], r['target']) for x in run['rows'])
+        for run in runs.values())]  # a method not run in every seed is left out, not "missed"
+    return dict(first, seed=None, seeds=list(runs), rows=everywhere,
+                dense=mean_std([r['dense'] for r in runs.values()]),
+                runs={str(s): r for s, r in runs.items()}, combined=list(paths),
+                theta0_per_seed={str(s): r['theta0_sha256'] for s, r in runs.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--source', required=True, help='a search_cost JSON')
+    parser.add_argument('--combine', nargs='+', metavar='JSON',
+                        help='merge one-seed results of this script into one of several seeds')
+    parser.add_argument('--source', help='a search_cost JSON')
     parser.add_argument('--seed', type=int, help='with a --source of several seeds: its run '
                         'of this seed')
-    parser.add_argument('--target', type=float, required=True, help='its sparsity target')
-    parser.add_argument('--methods', nargs='+', required=True)
-    parser.add_argument('--config', required=True, help='the config of the new final schedule')
-    parser.add_argument('--work-root', required=True)
+    parser.add_argument('--target', type=float, help='its sparsity target')
+    parser.add_argument('--methods', nargs='+')
+    parser.add_argument('--config', help='the config of the new final schedule')
+    parser.add_argument('--work-root')
     parser.add_argument('--out', required=True)
+    parser.add_argument('--tickets-root', default=ROOT, help="the folder the source's "
+                        "relative ticket paths start from (default: this clone)")
     args = parser.parse_args()
     if osp.exists(args.out):
         sys.exit(f'error: {args.out} exists: nothing is overwritten; move it away first')
+    from colt_det.core import atomic_write_json
+    if args.combine:
+        result = combine(args.combine)
+        atomic_write_json(args.out, result, overwrite=False)
+        print(table(result))
+        print('\n'.join(verdicts(result)))
+        return print(f'JSON: {args.out}')
+    missing = [f'--{k.replace("_", "-")}' for k in ('source', 'target', 'methods', 'config',
+                                                     'work_root') if getattr(args, k) is None]
+    if missing:
+        parser.error(f'{", ".join(missing)} required (or --combine)')
     with open(args.source) as f:
         source = json.load(f)
     source = one_run(source, args.seed)
-    searched = select(source, args.target, args.methods)
+    searched = select(source, args.target, args.methods, args.tickets_root)
     from mmengine.config import Config
     base = Config.fromfile(osp.join(ROOT, args.config))
     if base.get('demo_data'):
@@ -135,8 +189,9 @@ def main() -> None:
                   source_dense=source['dense'], rows=rows, curves={}, pretrained=pretrained,
                   machine=dict(cpu_count=os.cpu_count()),
                   total_seconds=round(time.time() - started, 1))
-    from colt_det.core import atomic_write_json
+    from colt_det.core.io import relative_paths
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    result = relative_paths(result, ROOT)
     atomic_write_json(args.out, result, overwrite=False)
     print(table(result))
     print('\n'.join(verdicts(result)))

@@ -1,6 +1,7 @@
 """The benchmark scripts' bookkeeping (the runs themselves are by hand: docs/benchmarks/; the
 docs' numbers against the recorded JSON: tests/test_docs.py)."""
 import os.path as osp
+import re
 import sys
 
 from conftest import ROOT
@@ -46,9 +47,16 @@ def test_seeds_aggregate_to_mean_and_std_of_rows_reached_in_every_run():
     assert imp['metric'] == 0.52 and abs(imp['metric_std'] - 0.02828) < 1e-4
     assert imp['seconds'] == 42.0 and imp['per_seed']['metric'] == [0.50, 0.54]
     assert next(r for r in rows if r['method'] == 'random')['reached'] is False
-    other = dict(imp, metric=0.57, metric_std=0.01)
-    assert search_cost._spread(imp, other) == ' (beyond the seed spread)'
-    assert search_cost._spread(imp, dict(other, metric=0.55)) == ' (within the seed spread)'
+    # a goal over seeds is decided by the paired interval: a constant +7 points clears a
+    # 1-point margin, +5/-2 points over two seeds leaves it open (None), one seed uses means
+    other = dict(imp, metric=0.59, per_seed=dict(metric=[0.57, 0.61]))
+    assert search_cost._versus(other, imp, 0.01)[0] is True
+    assert search_cost._versus(imp, other, 0.01)[0] is False
+    mixed = dict(imp, metric=0.535, per_seed=dict(metric=[0.55, 0.52]))
+    assert search_cost._versus(mixed, imp, 0.01)[0] is None
+    one = dict(metric=0.52), dict(metric=0.50)
+    assert search_cost._versus(*one, 0.01) == (True, '+2.0 points (one seed: no interval), '
+                                                      'decided on the means')
     dense = search_cost.mean_std([dict(metric=0.30, sparsity=0.0), dict(metric=0.34,
                                                                         sparsity=0.0)])
     assert dense['per_seed'] == [0.30, 0.34] and abs(dense['metric_std'] - 0.02828) < 1e-4
@@ -114,13 +122,6 @@ def test_ap_by_size_ignores_only_the_boxes_below_the_threshold():
     assert abs(res[0]['mAP'] - 0.5) < 1e-6 and abs(res[1]['mAP'] - 1.0) < 1e-6
 
 
-def test_welch_interval_of_a_difference_of_means():
-    d, hw = search_cost.welch([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
-    # se = sqrt(1/3 + 1/3), df = 4, t(0.975, 4) = 2.7764
-    assert d == -1.0 and abs(hw - 2.7764 * (2 / 3) ** 0.5) < 1e-3
-    assert search_cost.welch([0.3], [0.4, 0.5])[1] is None  # one seed: no interval
-
-
 def test_verdicts_name_the_cheapest_method_within_a_point_of_dense_and_colt_vs_imp():
     def row(method, metrics, images, rnd=5):
         r = dict(_row(method, rnd, 10.0 * rnd, sum(metrics) / len(metrics), 0.95),
@@ -134,13 +135,23 @@ def test_verdicts_name_the_cheapest_method_within_a_point_of_dense_and_colt_vs_i
     result = dict(targets=[0.95], rows=rows,
                   dense=dict(metric=0.3667, per_seed=[0.365, 0.370, 0.365]))
     lines = search_cost.verdicts(result)
-    assert lines[0].startswith('95%: cheapest within 1 point of dense 0.3667: gmp')
-    assert '4800 images' in lines[0]
+    # gmp is the cheapest whose paired 90% interval lies inside +-1 point (TOST); imp-full's
+    # lies inside too, at more images; colt's is too wide
+    assert lines[0].startswith('95%: cheapest within 1 point of dense 0.3667 (TOST, 3 seeds): '
+                               'gmp'), lines[0]
+    assert '4800 images' in lines[0] and 'within 1 point: within (TOST)' in lines[0]
     colt_imp = next(ln for ln in lines if 'full rounds, equal budget' in ln)
-    assert 'no difference detected (95% interval' in colt_imp and 'rounds 5 vs 5' in colt_imp
-    # nothing within a point: the best one is named
-    result['dense'] = dict(metric=0.45, per_seed=[0.45, 0.45, 0.45])
-    assert search_cost.verdicts(result)[0].startswith('95%: no method within 1 point')
+    assert 'no difference detected (paired t, 3 seeds, 95% interval' in colt_imp
+    assert 'rounds 5 vs 5' in colt_imp
+    # a mean inside 1 point is not enough: with gmp's seeds spread out it is not established
+    rows[2]['per_seed'] = dict(metric=[0.345, 0.380, 0.359])
+    assert search_cost.verdicts(result)[0].startswith(
+        '95%: cheapest within 1 point of dense 0.3667 (TOST, 3 seeds): imp-full')
+    # nothing within a point: the best one is named with its verdict
+    result['dense'] = dict(metric=0.45, per_seed=[0.45, 0.46, 0.44])
+    first = search_cost.verdicts(result)[0]
+    assert first.startswith('95%: no method shown within 1 point of dense 0.4500')
+    assert 'within 1 point: not within (TOST)' in first
 
 
 def test_full_rounds_train_the_final_schedule_and_targets_within_the_tolerance():
@@ -172,10 +183,14 @@ def test_deploy_verdict_needs_both_the_speed_up_and_the_map_of_one_level():
     assert lines[-1].endswith('none of the levels')  # fast ones lose > 1 point; Torch-Pruning
     assert 'det-hard best channel-imp 0.3400' in lines[1]  # is the anchor, not colt_det's
     seeds = dict(dense=dict(metric=0.35, per_seed=[0.35, 0.34, 0.36]),
-                 rows=[row('channel-imp', 0.33, 0.345, [0.34, 0.345, 0.35])])
+                 rows=[row('channel-imp', 0.33, 0.345, [0.345, 0.337, 0.353])])
     lines = deploy.verdict(latency, channels, seeds)
-    assert '(3 seed(s)): within 1 point' in lines[1]
+    assert 'within 1 point: within (TOST)' in lines[1] and 'paired t, 3 seeds' in lines[1]
     assert lines[-1].endswith(': 0.33x (channel-imp)')
+    # the same mean with seeds that disagree: within a point is not established
+    seeds['rows'][0]['per_seed'] = [0.30, 0.345, 0.39]
+    lines = deploy.verdict(latency, channels, seeds)
+    assert 'not established (TOST)' in lines[1] and lines[-1].endswith('none of the levels')
 
 
 def test_channel_verdicts_compare_random_colt_and_torch_pruning_within_a_level():
@@ -253,6 +268,37 @@ def test_a_longer_final_schedule_keeps_the_search_and_replaces_the_final_trainin
         final_schedule.select(source, 0.95, ['imp-full'])
 
 
+def test_recorded_ticket_paths_are_relative_and_resolve_under_a_moved_work_root(tmp_path):
+    """A recorded JSON names its tickets relative to the clone (no machine's absolute work
+    dirs), and final_schedule finds them under ``--tickets-root`` when the work roots moved.
+    Fails if a recorder writes absolute paths or select() stops resolving them."""
+    import glob
+
+    import final_schedule
+    absolute = []
+    for path in glob.glob(osp.join(ROOT, 'benchmarks', 'results', '**', '*.json'),
+                          recursive=True):
+        with open(path) as f:
+            absolute += [f'{osp.basename(path)}: {p}' for p in
+                         re.findall(r'"(/(?:work|home|tmp|root)/[^"]*)"', f.read())]
+    assert not absolute, absolute[:5]
+    moved = tmp_path / 'elsewhere'
+    (moved / 'work_dirs' / 'imp-full' / 'tickets').mkdir(parents=True)
+    ticket = moved / 'work_dirs' / 'imp-full' / 'tickets' / 'round_05.safetensors'
+    ticket.write_bytes(b'')
+    row = dict(_row('imp-full', 5, 1430.0, 0.3770, target=0.95),
+               ticket='work_dirs/imp-full/tickets/round_05.safetensors')
+    source = dict(targets=[0.95], rows=[row])
+    assert final_schedule.select(source, 0.95, ['imp-full'], str(moved))['imp-full'][
+        'ticket'] == str(ticket)
+    import pytest
+    with pytest.raises(SystemExit, match='--tickets-root'):
+        final_schedule.select(source, 0.95, ['imp-full'], str(tmp_path))
+    from colt_det.core.io import relative_paths
+    assert relative_paths({'a': [str(ticket)]}, str(moved)) == {
+        'a': ['work_dirs/imp-full/tickets/round_05.safetensors']}
+
+
 def test_a_longer_final_schedule_takes_one_seed_of_a_several_seed_source():
     import pytest
 
@@ -268,3 +314,34 @@ def test_a_longer_final_schedule_takes_one_seed_of_a_several_seed_source():
         final_schedule.one_run(several, 2)
     with pytest.raises(SystemExit, match='holds one run: leave --seed out'):
         final_schedule.one_run(single, 1)
+
+
+def test_one_seed_results_combine_into_paired_per_seed_rows(tmp_path):
+    """final_schedule --combine: the runs of several seeds become one result whose rows hold
+    per-seed values in the files' order (so its verdicts pair them); a method missing from a
+    seed is left out; the same seed twice is refused."""
+    import json
+
+    import pytest
+
+    import final_schedule
+
+    def run(seed, metrics, dense):
+        rows = [dict(_row(m, 5, 10.0, v, 0.95), total_samples=100, total_seconds=1.0)
+                for m, v in metrics.items()]
+        return dict(seed=seed, config='configs/colt_faster_rcnn_hard_pretrained32_24ep.py',
+                    targets=[0.95], theta0_sha256=f't{seed}', rows=rows, prune_ratio=0.45,
+                    matched_rate=None, dense=dict(metric=dense, sparsity=0.0))
+    paths = []
+    for seed, metrics, dense in ((1, dict(oneshot=0.40, gmp=0.30), 0.41),
+                                 (2, dict(oneshot=0.42), 0.43)):
+        paths.append(str(tmp_path / f's{seed}.json'))
+        with open(paths[-1], 'w') as f:
+            json.dump(run(seed, metrics, dense), f)
+    result = final_schedule.combine(paths)
+    assert result['seeds'] == [1, 2] and [r['method'] for r in result['rows']] == ['oneshot']
+    assert result['rows'][0]['per_seed']['metric'] == [0.40, 0.42]
+    assert result['dense']['per_seed'] == [0.41, 0.43]
+    assert '2 seeds' in search_cost.verdicts(result)[0]
+    with pytest.raises(SystemExit, match='seed 1 twice'):
+        final_schedule.combine([paths[0], paths[0]])

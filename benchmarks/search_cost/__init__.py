@@ -9,6 +9,6 @@ from .matrix import (COLLAPSED, DEFAULTS, ONE_TRAINING, REACH_TOLERANCE, REWOUND
 from .plots import plot  # noqa: F401
 from .run import (ROOT, ensure_pretrained, final_metric, load_cfg, points, rounds_of,  # noqa: F401
                   run_benchmark, run_search, searched_to, sha)
-from .stats import LEVEL, _difference, _values, aggregate, mean_std, welch  # noqa: F401
-from .verdict import (GOALS, PAIRS, WITHIN, _f, _row, _spread, gaps, table, verdict,  # noqa
+from .stats import _difference, _values, aggregate, mean_std  # noqa: F401
+from .verdict import (GOALS, PAIRS, WITHIN, _f, _row, _versus, gaps, table, verdict,  # noqa
                       verdicts)  # noqa: F401

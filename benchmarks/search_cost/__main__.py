@@ -124,6 +124,8 @@ def main() -> None:
                   total_seconds=round(time.time() - started, 1))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     from colt_det.core import atomic_write_json
+    from colt_det.core.io import relative_paths
+    result = relative_paths(result, ROOT)  # a clone elsewhere reads it (tickets under ROOT)
     atomic_write_json(out, result)
     print(table(result))
     print(verdict(result))

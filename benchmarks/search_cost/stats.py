@@ -1,5 +1,5 @@
-"""Statistics over seeds: mean, sample std, and the Welch interval of a difference."""
-import math
+"""Statistics over seeds: mean and sample std per row; differences are paired
+(:mod:`colt_det.report.stats`)."""
 import statistics
 from typing import Dict, List, Optional
 
@@ -38,30 +38,12 @@ def mean_std(finals: List[Optional[dict]]) -> Optional[dict]:
                 sparsity=finals[0]['sparsity'])
 
 
-LEVEL = 0.95
-
-
-def welch(a: List[float], b: List[float], level: float = LEVEL):
-    """mean(a) - mean(b) and the half-width of its Welch t interval (None: fewer than two
-    values on a side, so no interval)."""
-    from scipy import stats
-    d = statistics.mean(a) - statistics.mean(b)
-    if len(a) < 2 or len(b) < 2:
-        return d, None
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if va + vb == 0:
-        return d, 0.0
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    return d, float(stats.t.ppf(0.5 + level / 2, df) * math.sqrt(va + vb))
-
-
 def _values(row: dict) -> List[float]:
     return list(row.get('per_seed', {}).get('metric') or [row['metric']])
 
 
-def _difference(a: List[float], b: List[float]) -> str:
-    d, hw = welch(a, b)
-    if hw is None:
-        return f'{100 * d:+.1f} points (one seed: no interval)'
-    found = 'difference detected' if abs(d) > hw else 'no difference detected'
-    return f'{100 * d:+.1f} points, {found} ({LEVEL:.0%} interval ±{100 * hw:.1f})'
+def _difference(a: List[float], b: List[float], margin: Optional[float] = None) -> str:
+    """``a - b`` in points as a paired per-seed difference (the methods of a seed share
+    theta0), with TOST at ``margin`` where given (:mod:`colt_det.report.stats`)."""
+    from colt_det.report.stats import describe, paired
+    return describe(paired(a, b), margin)

@@ -122,3 +122,20 @@ def fsync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def relative_paths(x, root: str):
+    """``x`` (a JSON value) with every path under ``root`` made relative to it: a recorded
+    JSON must work from any clone, wherever its work roots are."""
+    if isinstance(x, dict):
+        return {k: relative_paths(v, root) for k, v in x.items()}
+    if isinstance(x, list):
+        return [relative_paths(v, root) for v in x]
+    if isinstance(x, str) and x.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(x, root)
+    return x
+
+
+def resolve_path(path: str, root: str) -> str:
+    """A recorded path: as it is when absolute, else under ``root``."""
+    return path if os.path.isabs(path) else os.path.join(root, path)

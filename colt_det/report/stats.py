@@ -119,17 +119,48 @@ def bootstrap(a: Sequence[float], b: Sequence[float], level: float = LEVEL,
 
 
 def describe(diff: Difference, margin: Optional[float] = None, scale: float = 100.0,
-             unit: str = 'points') -> str:
+             unit: str = 'points', adjusted: Optional[tuple] = None) -> str:
     """One line: the difference, whether it is detected, and (with ``margin``) the
-    equivalence verdict, naming the test and the number of seeds."""
+    equivalence verdict, naming the test and the number of seeds. ``adjusted`` = ``(p, m)``,
+    a Holm-adjusted p-value over ``m`` comparisons, decides "detected" in place of the
+    unadjusted interval (which is still printed)."""
     if diff.half is None:
         text = f'{scale * diff.mean:+.1f} {unit} (one seed: no interval)'
     else:
-        found = 'difference detected' if diff.detected else 'no difference detected'
+        detected = diff.detected if adjusted is None else adjusted[0] < 1 - diff.level
+        found = 'difference detected' if detected else 'no difference detected'
+        holm_note = '' if adjusted is None else \
+            f', Holm-adjusted p {adjusted[0]:.3f} over {adjusted[1]} comparisons'
         text = (f'{scale * diff.mean:+.1f} {unit}, {found} ({diff.test}, {diff.n} seeds, '
-                f'{diff.level:.0%} interval ±{scale * diff.half:.1f})')
+                f'{diff.level:.0%} interval ±{scale * diff.half:.1f}{holm_note})')
     if margin is not None:
         m = scale * margin
         text += (f"; within {m:g} {unit[:-1] if m == 1 and unit.endswith('s') else unit}: "
                  f'{equivalence(diff, margin)} (TOST)')
     return text
+
+
+def exceeds(diff: Difference, margin: float) -> str:
+    """Is ``a`` more than ``margin`` above ``b``? ``'above'`` when the whole interval lies
+    above ``margin``, ``'not above'`` when it lies wholly below, else ``'not established'``
+    (one seed: always not established)."""
+    if diff.half is None:
+        return 'not established'
+    if diff.low > margin:
+        return 'above'
+    if diff.high < margin:
+        return 'not above'
+    return 'not established'
+
+
+def block(comparisons: Sequence[tuple], scale: float = 100.0) -> List[str]:
+    """One verdict block: each ``(a, b, margin)`` (per-seed values of both sides, ``margin``
+    None or the equivalence margin) as :func:`describe`'s line; where the block has several
+    comparisons with several seeds, "detected" is decided by the paired p-values
+    Holm-adjusted over the block."""
+    diffs = [paired(a, b) for a, b, _ in comparisons]
+    ps = [p_value(a, b) for a, b, _ in comparisons]
+    adjusted = holm(ps) if len(ps) > 1 and all(p is not None for p in ps) else None
+    return [describe(diff, margin, scale,
+                     adjusted=None if adjusted is None else (adjusted[i], len(ps)))
+            for i, ((_, _, margin), diff) in enumerate(zip(comparisons, diffs))]

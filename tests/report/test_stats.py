@@ -51,3 +51,29 @@ def test_bootstrap_interval_brackets_the_mean_difference():
     lo, hi = bootstrap(a, b)
     assert lo <= paired(a, b).mean <= hi
     assert bootstrap([0.4], [0.3]) is None
+
+
+def test_a_block_decides_detected_by_holm_adjusted_p_values():
+    """Three comparisons: one whose unadjusted interval excludes 0 but whose Holm-adjusted p
+    does not clear 0.05 is reported as not detected (fails if block drops the correction)."""
+    from colt_det.report.stats import block
+    base = [0.30, 0.31, 0.32]
+    near = [0.33, 0.355, 0.345]  # +3.3 points, unadjusted p about 0.03
+    far = [0.60, 0.61, 0.62]   # +30 points, constant: p 0
+    same = [0.30, 0.32, 0.31]
+    assert paired(near, base).detected and p_value(near, base) < 0.05
+    lines = block([(near, base, None), (far, base, None), (same, base, 0.01)])
+    assert lines[0].startswith('+3.3 points, no difference detected') and \
+        'over 3 comparisons' in lines[0], lines[0]
+    assert lines[1].startswith('+30.0 points, difference detected')
+    assert 'within 1 point: ' in lines[2]
+    # one comparison: the interval decides, no Holm note
+    assert block([(near, base, None)])[0].startswith('+3.3 points, difference detected')
+
+
+def test_exceeds_needs_the_whole_interval_past_the_margin():
+    from colt_det.report.stats import exceeds
+    assert exceeds(paired([0.40, 0.41, 0.42], [0.30, 0.31, 0.32]), 0.05) == 'above'
+    assert exceeds(paired([0.31, 0.32, 0.33], [0.30, 0.31, 0.32]), 0.05) == 'not above'
+    assert exceeds(paired([0.33, 0.40, 0.36], [0.30, 0.31, 0.32]), 0.05) == 'not established'
+    assert exceeds(paired([0.40], [0.30]), 0.05) == 'not established'
