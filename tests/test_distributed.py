@@ -20,9 +20,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(cmd, **kw):
+def _run(cmd, extra_env=None, **kw):
     # one thread per process everywhere: float results must not depend on thread count
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONHASHSEED='0')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONHASHSEED='0', **(extra_env or {}))
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env,
                           **kw)
 
@@ -61,14 +61,36 @@ def _assert_same_rounds(a: str, b: str, rounds=(1, 2)) -> None:
         assert not diff, f'round {r} masks differ: {diff}'
 
 
+# every atomic write starts with tempfile.mkstemp in the file's folder: a sitecustomize in the
+# launched processes records which rank made each one
+TRACE_WRITES = """
+import os, tempfile
+_mkstemp = tempfile.mkstemp
+def _traced(*args, **kwargs):
+    with open(os.environ['COLT_TEST_WRITE_TRACE'], 'a') as f:
+        f.write(os.environ.get('RANK', '-') + ' ' + str(kwargs.get('dir')) + '\\n')
+    return _mkstemp(*args, **kwargs)
+tempfile.mkstemp = _traced
+"""
+
+
 def test_ddp_two_process_gloo_same_masks(search_config, single_run, tmp_path):
-    """torchrun + --launcher pytorch, 2 ranks x 16 images == 1 process x 32 images."""
+    """torchrun + --launcher pytorch, 2 ranks x 16 images == 1 process x 32 images; only rank
+    0 writes a file of the search (every atomic write of both ranks is traced: fails if a
+    rank-0 guard of a writer is dropped)."""
     work = str(tmp_path / 'ddp')
+    (tmp_path / 'site').mkdir()
+    (tmp_path / 'site' / 'sitecustomize.py').write_text(TRACE_WRITES)
+    trace = tmp_path / 'writes.txt'
     res = _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
                 '--master_addr', '127.0.0.1', '--master_port', str(_free_port()), TRAIN,
                 search_config, '--work-dir', work, '--launcher', 'pytorch', '--cfg-options',
-                'train_dataloader.batch_size=16'])
+                'train_dataloader.batch_size=16'],
+               extra_env=dict(PYTHONPATH=str(tmp_path / 'site'), COLT_TEST_WRITE_TRACE=str(trace)))
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    writes = [ln.split(' ', 1) for ln in trace.read_text().splitlines()]
+    assert len(writes) > 10 and {rank for rank, _ in writes} == {'0'}, \
+        [w for w in writes if w[0] != '0'][:5]
     assert res.stdout.count('[colt] final: sparsity') == 1  # progress printed by rank 0 only
     # the data really was split over 2 ranks: 2 x 16 images per step, as many steps as 1 x 32
     # (two independent processes with batch 16 would take 5 steps per epoch, not 3)

@@ -122,6 +122,16 @@ def test_a_partition_job_removes_only_its_own_temp_files(tmp_path):
         open(p, 'w').close()
     work.remove_temp_files(partition=1)
     assert [osp.exists(p) for p in planted] == [True, True, False, False]
+    # and a partition job starting up does it (fails if open_work_dir stops calling it)
+    from types import SimpleNamespace
+
+    from colt_det.search.startup import open_work_dir
+    for p in planted:
+        open(p, 'w').close()
+    open(work.theta0, 'w').close()  # partition 0 has started the search
+    open_work_dir(SimpleNamespace(work=work, partition=1, resume=False, wait_interval=0.01,
+                                  wait_timeout=5))
+    assert [osp.exists(p) for p in planted] == [True, True, False, False]
 
 
 # ---------------------------------------------------------------- 5. a changed schedule
