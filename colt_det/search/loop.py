@@ -35,12 +35,14 @@ def run_rounds(ctx: SearchContext, stages: StageRunner, rounds: List[dict]) -> O
         if current >= s.target_sparsity - 1e-9:
             break
         started = time.time()
-        train_partitions(ctx, stages, r, ticket)
+        trained = train_partitions(ctx, stages, r, ticket)
         closed = finish_round(ctx, r, current)
         ticket = work.round_ticket(r)
         rounds.append(round_record(ctx, r))
         current = rounds[-1]['sparsity']
-        report_round(ctx, rounds, time.time() - started)
+        # a round finished by an earlier run leaves the summary as it is: a resume that fails
+        # further on has changed no file
+        report_round(ctx, rounds, time.time() - started, write=trained or closed)
         if closed:  # one record per round: by the process that closed it, once
             track_round(ctx, rounds[-1])
     if current < s.target_sparsity - 1e-9:
@@ -90,8 +92,10 @@ def round_record(ctx: SearchContext, r: int) -> dict:
                 overlap=dict(mean_jaccard=meta['overlap']['mean_jaccard']))
 
 
-def report_round(ctx: SearchContext, rounds: List[dict], seconds_this_run: float) -> None:
-    """Progress line of the last round (with an ETA) and the summary so far."""
+def report_round(ctx: SearchContext, rounds: List[dict], seconds_this_run: float,
+                 write: bool = True) -> None:
+    """Progress line of the last round (with an ETA) and, with ``write``, the summary so
+    far."""
     last, s = rounds[-1], ctx.settings
     metrics = ', '.join('n/a' if p['metric'] is None else f'{p["metric"]:.3f}'
                         for p in last['partitions'])
@@ -102,4 +106,5 @@ def report_round(ctx: SearchContext, rounds: List[dict], seconds_this_run: float
              f'{ctx.metric_key} [{metrics}], mean Jaccard '
              f'{last["overlap"]["mean_jaccard"]:.3f}, {last["seconds"]:.0f} s '
              f'({seconds_this_run:.0f} s this run){eta}')
-    write_summary(ctx, rounds, None)
+    if write:
+        write_summary(ctx, rounds, None)

@@ -1,5 +1,5 @@
 """The ``colt = dict(...)`` block of a config, parsed and checked once."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Mapping, Optional
 
 from mmengine.config import ConfigDict
@@ -105,6 +105,7 @@ class ColtSettings:
         return asdict(self)
 
     def validate(self) -> None:
+        self._check_strings()
         method = get_method(self.method)  # a ValueError names the registered methods
         task = get_task(self.task)
         method.check(self)  # its own rules and its own block (e.g. colt.gmp)
@@ -112,6 +113,19 @@ class ColtSettings:
         self._check_blocks(method)
         self._check_containers(method, task)
         self.spec = PrunableSpec.from_cfg(self.prunable)
+
+    def _check_strings(self) -> None:
+        """Every option declared a string is one (or None where it may be None): a list or
+        a number there was an unhashable-type traceback or silently accepted."""
+        for f in fields(self):
+            kind = f.type if isinstance(f.type, str) else getattr(f.type, '__name__', '')
+            optional = 'Optional[str]' in str(f.type)
+            v = getattr(self, f.name)
+            if (kind == 'str' or optional) and not isinstance(v, str) \
+                    and not (optional and v is None):
+                raise ValueError(f'colt.{f.name} must be a string'
+                                 f"{' or None' if optional else ''}, got "
+                                 f'{type(v).__name__} {v!r}')
 
     def _check_values(self) -> None:
         """The scalar options: types, ranges and the choices the registries hold."""
@@ -206,6 +220,7 @@ class ColtSettings:
         _check_choice('partition_budget', self.partition_budget, ('full', 'equal'))
         n = self.num_groups
         if self.min_keep is not None and (not isinstance(self.min_keep, int)
+                                          or isinstance(self.min_keep, bool)
                                           or not 1 <= self.min_keep <= n):
             raise ValueError(f'colt.min_keep must be an integer in 1..{n} (the number of '
                              f'partitions) or None, got {self.min_keep!r}')

@@ -10,12 +10,14 @@ the name ``colt.task`` uses; this module never imports them.
 import contextlib
 import copy
 import logging
+import re
 from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from torch import nn
 
+from ..errors import SearchError
 from ..registry import TASKS
 from ..runtime.evaluate import test_checkpoint
 
@@ -43,9 +45,19 @@ class Task:
             yield
 
     def build_model(self, cfg: Config) -> nn.Module:
-        """``cfg.model`` built under the config's scope, without MMEngine's INFO chatter."""
+        """``cfg.model`` built under the config's scope, without MMEngine's INFO chatter. A key
+        a module does not take (``model.backbone.init_cfg`` on a backbone without one) is a
+        :class:`SearchError` naming the config key, not a TypeError from deep inside."""
         with self.scope(cfg), quiet_mmengine():
-            return MODELS.build(copy.deepcopy(cfg.model))
+            try:
+                return MODELS.build(copy.deepcopy(cfg.model))
+            except TypeError as e:
+                m = UNEXPECTED.search(str(e))
+                where = m and _key_path(cfg.model, m.group(1), m.group(2), 'model')
+                if not where:
+                    raise
+                raise SearchError(f'{where}: {m.group(1)} takes no argument '
+                                  f'{m.group(2)!r}: remove it from the config') from None
 
     def class_names(self, cfg: Config) -> List[str]:
         raise NotImplementedError
@@ -101,6 +113,23 @@ def task_of(cfg: Config) -> Task:
         scope = cfg.get('default_scope')
         name = next((n for n, c in TASKS.module_dict.items() if c.default_scope == scope), 'cls')
     return get_task(name)
+
+
+UNEXPECTED = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
+
+
+def _key_path(cfg, cls: str, key: str, prefix: str) -> Optional[str]:
+    """The dotted config key of ``key`` in the sub-dict of ``cfg`` whose ``type`` is ``cls``."""
+    if isinstance(cfg, dict):
+        kind = cfg.get('type')
+        name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+        if name.split('.')[-1] == cls and key in cfg:
+            return f'{prefix}.{key}'
+        for k, v in cfg.items():
+            found = _key_path(v, cls, key, f'{prefix}.{k}')
+            if found:
+                return found
+    return None
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import shutil
 
+import pytest
 import torch
 from conftest import load_tool, one_line_error
 
@@ -90,3 +91,45 @@ def test_partition_jobs_send_each_round_to_the_backends_once(cls_data, tmp_path)
         work, 'tracking', '**', 'scalars.json'), recursive=True) for ln in open(f)
         if 'colt/sparsity' in ln]
     assert sorted(steps) == [1, 2]
+
+
+# what a resume of a search killed after the last round's partition stages reads (its round
+# ticket and the final ticket not written yet)
+RESUME_READS = ['colt_settings.json', 'theta0.safetensors', 'tickets/round_01.safetensors',
+                'rounds/round_02/part_0/mask.safetensors', 'rounds/round_01/part_0/result.json']
+
+
+def _spoil(path: str, how: str) -> None:
+    os.remove(path)
+    if how == 'folder':
+        os.makedirs(path)
+    elif how == 'empty':
+        open(path, 'w').close()
+    elif path.endswith('.json'):
+        with open(path, 'w') as f:
+            f.write('{"a": NaN')  # cut short
+    else:  # a ticket or state of the right layout with NaN values
+        from safetensors.torch import save_file
+        save_file({'x': torch.full((2,), float('nan'))}, path)
+
+
+@pytest.mark.parametrize('how', ['folder', 'empty', 'nan'])
+@pytest.mark.parametrize('name', RESUME_READS)
+def test_every_file_a_resume_reads_spoiled_is_one_line_and_changes_nothing(
+        tiny_cfg, tiny_run, tmp_path, capsys, name, how):
+    """Each file a resume reads, replaced by a folder, an empty file or a file of the wrong
+    content (NaN values, cut-short JSON): one line naming the file, exit 1, and no file of the
+    work dir changed (``colt_summary.json`` and its plot included)."""
+    from conftest import checksums
+    work = str(tmp_path / 'w')
+    shutil.copytree(tiny_run, work)
+    for left in ('final.safetensors', 'round_02.safetensors'):  # the resume has work to do
+        os.remove(osp.join(work, 'tickets', left))
+    path = osp.join(work, name)
+    _spoil(path, how)
+    before = checksums(work)
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', work, '--resume']),
+                   osp.basename(name))
+    after = checksums(work)
+    assert after == before, sorted(k for k in set(before) | set(after)
+                                   if before.get(k) != after.get(k))

@@ -91,3 +91,39 @@ def test_colt_train_is_tools_train_hash_seed_and_the_command_named(cls_data, tmp
     assert os.environ['PYTHONHASHSEED'] == '0'
     monkeypatch.setattr(sys, 'argv', ['tools/train.py'])
     assert train_command() == 'python tools/train.py'
+
+
+def test_a_key_a_module_does_not_take_names_the_config_key(tiny_cfg, tmp_path, capsys):
+    """``model.backbone.init_cfg`` on a backbone without one was a TypeError traceback from
+    the model's constructor; now one line naming the key, before anything is written."""
+    work = tmp_path / 'w'
+    one_line_error(capsys, train([tiny_cfg, '--work-dir', str(work), '--cfg-options',
+                                  'model.backbone.init_cfg.type=Pretrained']),
+                   'model.backbone.init_cfg', 'SmallConvNet takes no argument')
+    assert not work.exists()
+
+
+def _wrong_values():
+    """(option, a value of a wrong type) for every colt option, by its declared type."""
+    import dataclasses
+    import typing
+
+    from colt_det.search.settings import ColtSettings
+    wrong = {str: [3, [1], {'a': 1}], int: ['x', 1.5, [1], True], float: ['x', [1], True],
+             bool: ['yes', 1, None], dict: ['x', [1], 3], list: ['x', 3]}
+    for f in dataclasses.fields(ColtSettings):
+        t = eval(f.type, vars(typing)) if isinstance(f.type, str) else f.type
+        base = ([a for a in typing.get_args(t) if a is not type(None)] or [t])[0]
+        for v in wrong[typing.get_origin(base) or base]:
+            yield f.name, v
+
+
+@pytest.mark.parametrize('name,value', list(_wrong_values()))
+def test_every_colt_option_given_a_wrong_type_is_refused_naming_it(name, value):
+    """Each option, each wrong type (a list where a string belongs, a bool where an integer
+    does, ...): a ValueError naming the option (the tools print it as one line). Before, a
+    list method or task was an unhashable-type traceback, and min_keep=True or
+    partition_policy=3 were accepted."""
+    from colt_det.search.settings import ColtSettings
+    with pytest.raises(ValueError, match=name):
+        ColtSettings.from_cfg({name: value})
