@@ -10,6 +10,7 @@ demo: setup
 	$(PY) tools/demo.py
 
 test: setup
+	$(PY) -m ruff check colt_det benchmarks tools tests
 	$(PY) -m pytest -q tests
 
 clean-demo:

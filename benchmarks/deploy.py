@@ -25,9 +25,9 @@ import json
 import os
 import os.path as osp
 import platform
+import statistics
 import sys
 import tempfile
-import statistics
 import time
 from typing import List, Optional
 
@@ -243,9 +243,9 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
     and within 1 mAP point of dense on det-hard? Per level: the VOC-scale speed-ups of the
     R-50 FPN ticket at that level's backbone + neck MACs, and the best of colt_det's own
     tickets at the level on det-hard (over the seeds where ``seeds`` has the level)."""
-    from channel_tickets import OWN
-
     from colt_det.report.stats import describe, equivalence, paired
+
+    from channel_tickets import OWN
     voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
     lines, hit = [], []
     for level in LEVELS:

@@ -27,8 +27,8 @@ RESULTS = osp.join(ROOT, 'benchmarks', 'results')
 sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
-REGION = re.compile(r'(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)',
-                    re.S)
+REGION = re.compile(r'(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)'
+                    r'(<!-- end generated -->)', re.S)
 
 
 def load(name: str):
@@ -194,8 +194,8 @@ def regenerate(text: str) -> str:
 NUMBER = re.compile(r'(?<![\w.#§/@-])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\d.]*\.\d)'
                     r'(?:(\s?%|x\b|×)|(?![\w/]))')
 # an integer that counts something ("3 seeds", "8 rounds"): measured or set, it is bound too
-COUNT = re.compile(r'(?<![\w.#§/@=-])(?<!within )(\d+) (?=((?:seeds?|rounds?|epochs?|images?|layers?|'
-                   r'partitions?|points?|tests?|minutes?|iterations?|classes|comparisons|'
+COUNT = re.compile(r'(?<![\w.#§/@=-])(?<!within )(\d+) (?=((?:seeds?|rounds?|epochs?|'
+                   r'images?|layers?|partitions?|points?|tests?|minutes?|iterations?|classes|comparisons|'
                    r'trainings?|stages?|passed|skipped|levels?|methods?|runs?|channels?|'
                    r'groups?|proposals?|threads?|cores?|GPUs?|nodes?|hours?|repeats|'
                    r'calibration|boxes|objects|px|ms))\b)')

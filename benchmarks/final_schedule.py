@@ -35,8 +35,16 @@ import time
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 os.environ.setdefault('PYTHONHASHSEED', '0')
 
-from search_cost import (ONE_TRAINING, ROOT, SEARCH_METHODS, ensure_pretrained,  # noqa: E402
-                         final_metric, sha, table, verdicts)
+from search_cost import (  # noqa: E402
+    ONE_TRAINING,
+    ROOT,
+    SEARCH_METHODS,
+    ensure_pretrained,
+    final_metric,
+    sha,
+    table,
+    verdicts,
+)
 from search_cost.run import one_training_point  # noqa: E402
 
 sys.path.insert(0, ROOT)

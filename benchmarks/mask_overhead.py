@@ -50,8 +50,7 @@ def main() -> None:
     parser.add_argument('--sparsity', type=float, default=0.89)
     parser.add_argument('--out')
     args = parser.parse_args()
-    from colt_det.core import (MaskEnforcer, PrunableSpec, apply_mask, magnitude_prune,
-                               ones_mask)
+    from colt_det.core import MaskEnforcer, PrunableSpec, apply_mask, magnitude_prune, ones_mask
     model, batch, include = build(args.model)
     names = PrunableSpec(include=include).select(model)
     params = dict(model.named_parameters())

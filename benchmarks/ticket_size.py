@@ -21,9 +21,15 @@ def main() -> None:
     parser.add_argument('--depth', type=int, default=18)
     parser.add_argument('--out', help='record the sizes as JSON here')
     args = parser.parse_args()
+    from colt_det.core import (
+        PrunableSpec,
+        magnitude_prune,
+        ones_mask,
+        save_ticket,
+        sparsity,
+        state_of,
+    )
     from colt_det.tasks.cls.models import ImageClassifier
-    from colt_det.core import (PrunableSpec, magnitude_prune, ones_mask, save_ticket, sparsity,
-                               state_of)
     torch.manual_seed(0)
     model = ImageClassifier(backbone=dict(type='TVResNet', depth=args.depth), num_classes=1000)
     names = PrunableSpec(include=['backbone.*']).select(model)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import ROOT, cls_config
 
 # an import hook that makes MMEngine / MMDetection / mmcv look uninstalled
@@ -157,8 +158,8 @@ def test_types_live_in_the_colt_det_scope():
     from mmengine.registry import MODELS as ROOT_MODELS
     from mmengine.registry import Registry
 
-    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.registry import MODELS
+    from colt_det.tasks.cls.models import ImageClassifier
     other = Registry('model', parent=ROOT_MODELS, scope='otherpkg')
 
     @other.register_module(name='ImageClassifier')
@@ -173,8 +174,8 @@ def test_types_live_in_the_colt_det_scope():
 
 def _stage_inputs(cls_data, tmp_path, **colt):
     from colt_det.search.settings import ColtSettings
-    from colt_det.tasks.base import get_task
     from colt_det.search.workdir import WorkDir
+    from colt_det.tasks.base import get_task
     cfg = cls_config(cls_data, str(tmp_path / 'w'), **colt)
     return cfg, ColtSettings.from_cfg(cfg.colt), WorkDir(cfg.work_dir), get_task('cls')
 

@@ -227,10 +227,10 @@ def test_every_config_parses_and_its_colt_settings_are_valid():
 def test_the_channel_benchmark_prunes_the_stem_and_layer1():
     """Frozen (det-hard's weight benchmark), the stem and layer1 stay whole in channel groups
     and their MACs are a floor above the benchmark's smaller levels."""
-    import channel_tickets
-
     from colt_det.core.prunable import channel_groups
     from colt_det.tasks.base import get_task
+
+    import channel_tickets
     cfg = search_cost.load_cfg(channel_tickets.CONFIG, '/tmp/unused', {})
     producers = {n for g in channel_groups(get_task('det').build_model(cfg), 'deep')
                  for n in g.producers}

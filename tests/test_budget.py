@@ -1,5 +1,6 @@
 """Equal budgets: a partition epoch draws 1/N of the full training set (colt.partition_budget)."""
 import pytest
+
 from conftest import cls_config
 
 
@@ -50,8 +51,8 @@ def test_budget_sampler_splits_an_epoch_between_ranks(monkeypatch):
 def test_equal_budget_stage_config(cls_data, tmp_path):
     from colt_det.search.settings import ColtSettings
     from colt_det.search.stage import Stage, stage_cfg
-    from colt_det.tasks.base import get_task
     from colt_det.search.workdir import WorkDir
+    from colt_det.tasks.base import get_task
     classes = [f'c{i}' for i in range(10)]
     for budget, sampler in (('full', 'DefaultSampler'), ('equal', 'colt_det.BudgetSampler')):
         cfg = cls_config(cls_data, str(tmp_path), partition_budget=budget)
@@ -77,9 +78,9 @@ def test_equal_budget_search_reports_the_images_it_trained_on(cls_data, tmp_path
 def test_equal_budget_detection_round_processes_one_imp_round_of_images(voc_data, tmp_path):
     """Detection partitions overlap (an image holds objects of both): with 'full' a COLT round
     trains on more images than an IMP round, with 'equal' (BudgetSampler) on as many."""
-    from conftest import det_config
-
     from colt_det.search import ColtSearch
+
+    from conftest import det_config
     seen = {}
     for budget in ('full', 'equal'):
         cfg = det_config(voc_data, str(tmp_path / budget), partition_budget=budget,

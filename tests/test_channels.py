@@ -4,11 +4,17 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, cls_config, det_config, load_tool
 
 from colt_det.core import apply_mask, load_ticket, ones_mask, save_ticket, state_of
-from colt_det.core.channels import (channel_keep, channel_mask, channel_param_names,
-                                    channel_prune, find_channel_groups)
+from colt_det.core.channels import (
+    channel_keep,
+    channel_mask,
+    channel_param_names,
+    channel_prune,
+    find_channel_groups,
+)
+
+from conftest import ROOT, cls_config, det_config, load_tool
 
 TRACE = torch.randn(1, 3, 64, 64)
 
@@ -190,8 +196,8 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from colt_det.search import ColtSearch
     from colt_det.runtime.checkpoints import checkpoint_from_ticket
+    from colt_det.search import ColtSearch
     from colt_det.tasks.base import get_task
     work = str(tmp_path / 'w')
     cfg = cls_config(cls_data, work, granularity='channel', prune_scope='layer',

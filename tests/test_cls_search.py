@@ -5,11 +5,12 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import cls_config
 
 from colt_det.core import intersect, is_subset, load_mask, load_ticket
-from colt_det.search import ColtSearch, SearchError
 from colt_det.runtime.checkpoints import load_state
+from colt_det.search import ColtSearch, SearchError
+
+from conftest import cls_config
 
 
 @pytest.fixture(scope='module')

@@ -5,9 +5,22 @@ import pytest
 import torch
 from torch import nn
 
-from colt_det.core import (MaskEnforcer, PrunableSpec, apply_mask, intersect, is_subset,
-                           magnitude_prune, ones_mask, overlap_report, partition_classes,
-                           random_mask_like, rewind, sparsity, state_of, vote)
+from colt_det.core import (
+    MaskEnforcer,
+    PrunableSpec,
+    apply_mask,
+    intersect,
+    is_subset,
+    magnitude_prune,
+    ones_mask,
+    overlap_report,
+    partition_classes,
+    random_mask_like,
+    rewind,
+    sparsity,
+    state_of,
+    vote,
+)
 
 
 class Net(nn.Module):

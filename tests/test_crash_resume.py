@@ -9,9 +9,10 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket
+
+from conftest import ROOT, write_tiny_cls_cfg
 
 
 @pytest.fixture(scope='module')

@@ -6,12 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, VOC_SAMPLE, det_config
 from mmdet.registry import DATASETS
 from mmengine.registry import DefaultScope
 
 from colt_det.synthetic.demo import DET_CLASSES, VOC_CLASSES, make_voc0712
 from colt_det.tasks.det import ClassPartitionDetDataset
+
+from conftest import ROOT, VOC_SAMPLE, det_config
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
         dict(type='PackDetInputs')]
@@ -271,11 +272,17 @@ def test_checked_voc_accepts_good_file(tmp_path):
 
 def test_classification_ticket_initialises_detector(voc_data, tmp_path):
     """A TVResNet-18 classification ticket -> the demo detector (method='ticket', trained)."""
-    from colt_det.tasks.cls.models import ImageClassifier
-    from colt_det.core import (PrunableSpec, load_ticket, magnitude_prune, ones_mask,
-                               save_ticket, state_of)
-    from colt_det.search import ColtSearch
+    from colt_det.core import (
+        PrunableSpec,
+        load_ticket,
+        magnitude_prune,
+        ones_mask,
+        save_ticket,
+        state_of,
+    )
     from colt_det.runtime.checkpoints import load_state
+    from colt_det.search import ColtSearch
+    from colt_det.tasks.cls.models import ImageClassifier
     torch.manual_seed(1)
     clf = ImageClassifier(backbone=dict(type='TVResNet', depth=18), num_classes=10)
     names = PrunableSpec(include=['backbone.*']).select(clf)

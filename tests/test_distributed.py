@@ -202,8 +202,8 @@ def test_two_jobs_closing_the_same_round(search_config, single_run, tmp_path):
     import shutil
 
     from colt_det.core import save_mask
-    from colt_det.search.coordination import close_round
     from colt_det.search import SearchError
+    from colt_det.search.coordination import close_round
     work = str(tmp_path / 'copy')
     shutil.copytree(single_run, work)
     ticket = osp.join(work, 'tickets', 'round_01.safetensors')

@@ -4,9 +4,10 @@ import glob
 import os.path as osp
 
 import torch
-from conftest import cls_config
 
 from colt_det.core import load_ticket
+
+from conftest import cls_config
 
 
 def test_a_new_weight_score_is_one_class_and_one_registry_entry(cls_data, tmp_path):

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 
 from colt_det.core import load_ticket
 from colt_det.registry import HOOKS
+
 from conftest import load_tool, write_tiny_cls_cfg
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')

@@ -12,9 +12,10 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT, checksums, crash, load_tool, one_line_error, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, save_ticket
+
+from conftest import ROOT, checksums, crash, load_tool, one_line_error, write_tiny_cls_cfg
 
 train, eval_tool, compare_runs, export_ticket = (load_tool(n).main for n in (
     'train', 'test', 'compare_runs', 'export_ticket'))
@@ -167,8 +168,8 @@ def test_unusable_work_dirs_refused(tiny_cfg, tmp_path, capsys):
 
 def _backbone_ticket(path, backbone: dict, arch: str):
     """A ticket (nothing pruned, values = the random init) of an ImageClassifier backbone."""
-    from colt_det.tasks.cls.models import ImageClassifier
     from colt_det.core import PrunableSpec, ones_mask
+    from colt_det.tasks.cls.models import ImageClassifier
     model = ImageClassifier(backbone=backbone, num_classes=10)
     names = PrunableSpec(include=['backbone.*']).select(model)
     state = model.state_dict()
@@ -184,8 +185,9 @@ def _backbone_ticket(path, backbone: dict, arch: str):
 ])
 def test_ticket_of_another_depth_refused_unless_allow_partial(cls_data, tmp_path, capsys,
                                                                source, target):
-    from colt_det.tasks.cls.task import ClsTask
     from mmengine.config import Config
+
+    from colt_det.tasks.cls.task import ClsTask
     arch = f"{source['type']}{source.get('depth', '')}"
     ticket = _backbone_ticket(tmp_path / 't.safetensors', source, arch)
     cfg = write_tiny_cls_cfg(tmp_path, cls_data, '' if target is None else
@@ -208,9 +210,10 @@ def test_dense_ticket_layers_left_out_of_prunable_keep_their_values(cls_data, tm
                                                                        capsys):
     # a pretrained (dense) backbone ticket with its first conv excluded from pruning, as the
     # movement score needs for mmdet's frozen stages; a pruned excluded layer stays refused
-    from colt_det.search import ColtSearch, SearchError
-    from colt_det.runtime.checkpoints import load_state
     from mmengine.config import Config
+
+    from colt_det.runtime.checkpoints import load_state
+    from colt_det.search import ColtSearch, SearchError
     net = dict(type='SmallConvNet', widths=(8, 16, 16, 16))
     ticket = _backbone_ticket(tmp_path / 't.safetensors', net, 'SmallConvNet')
     cfg = Config.fromfile(write_tiny_cls_cfg(tmp_path, cls_data))
@@ -345,10 +348,9 @@ def _voc_copy(voc_data, tmp_path):
 
 
 def _voc_dataset(root):
-    from mmengine.registry import DefaultScope
+    from mmengine.registry import DATASETS, DefaultScope
 
     from conftest import det_config
-    from mmengine.registry import DATASETS
     cfg = det_config(str(root), str(root / 'w'))
     with DefaultScope.overwrite_default_scope('mmdet'):
         return DATASETS.build(cfg.train_dataloader.dataset)
@@ -375,10 +377,11 @@ def test_voc_inverted_box_and_corrupt_image(voc_data, tmp_path):
 def test_test_tool_refuses_pickles_and_cleans_up(voc_data, tmp_path, capsys, monkeypatch):
     import tempfile
 
-    from conftest import det_config
     from mmengine.registry import MODELS, DefaultScope
 
     from colt_det.core import PrunableSpec, ones_mask
+
+    from conftest import det_config
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
     data_opts = ['--cfg-options'] + [f'{k}.dataset.data_root={voc_data}' for k in (
@@ -409,6 +412,7 @@ def test_test_tool_refuses_pickles_and_cleans_up(voc_data, tmp_path, capsys, mon
 # ------------------------------------------------------------------------------ mmdet-style flags
 def test_amp_and_auto_scale_lr_options(tiny_cfg, tmp_path, capsys, monkeypatch):
     from mmengine.config import Config
+
     from colt_det.cli.train import apply_cli_options
     module = load_tool('train')
     cfg = Config.fromfile(tiny_cfg)

@@ -51,8 +51,8 @@ def test_objects_are_varied_and_flagged(tmp_path):
 
 
 def test_hard_classification_set_is_deterministic(tmp_path):
-    from colt_det.tasks.cls.datasets import ImageFolderCls
     from colt_det.synthetic.hard import make_hard_cls
+    from colt_det.tasks.cls.datasets import ImageFolderCls
     a = make_hard_cls(str(tmp_path / 'a'), per_class=(2, 1, 1), img_size=32, seed=0)
     b = make_hard_cls(str(tmp_path / 'b'), per_class=(2, 1, 1), img_size=32, seed=0)
     assert _digest(a) == _digest(b)
@@ -96,5 +96,6 @@ def test_second_classification_preset_and_unknown_kind(tmp_path, monkeypatch):
     ensure_demo_data(str(tmp_path), 'cls_hard32')
     assert calls == [(str(tmp_path / 'cls_hard32'),
                       dict(per_class=(150, 30, 60), img_size=32, seed=1))]
-    with pytest.raises(ValueError, match="unknown demo_data 'cls_hard ': set the config's demo_data"):
+    with pytest.raises(ValueError,
+                       match="unknown demo_data 'cls_hard ': set the config's demo_data"):
         ensure_demo_data(str(tmp_path), 'cls_hard ')

@@ -6,12 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import cls_config, load_tool, write_tiny_cls_cfg
 
 from colt_det.core import load_ticket, sparsity
 from colt_det.core.pruning import magnitude_prune, prune_to_sparsity
 from colt_det.core.schedule import cubic_sparsity, pruning_iters, resolve_iters
 from colt_det.runtime.faults import SimulatedCrash
+
+from conftest import cls_config, load_tool, write_tiny_cls_cfg
 
 train = load_tool('train').main
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import ROOT
 
 COMMANDS = ('colt-train', 'colt-test', 'colt-export', 'colt-compare', 'colt-eval-series')

@@ -7,10 +7,11 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT, checksums, cls_config, crash, det_config, load_tool
-from conftest import one_line_error as one_line
 
 from colt_det.core import load_ticket, save_ticket
+
+from conftest import ROOT, checksums, cls_config, crash, det_config, load_tool
+from conftest import one_line_error as one_line
 
 train, evaluate_tool, export_tool, series_tool = (load_tool(n).main for n in (
     'train', 'test', 'export_ticket', 'eval_series'))
@@ -271,8 +272,8 @@ def test_a_replaced_stage_checkpoint_names_the_file(tiny_cfg, tmp_path, monkeypa
 
 
 def test_huge_ticket_shapes_name_the_file(finished, tmp_path, capsys):
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
     src = osp.join(finished, 'tickets', 'final.safetensors')
     with safe_open(src, framework='pt') as f:
         meta = json.loads(f.metadata()['colt_det'])

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, cls_config
 
+from conftest import ROOT, cls_config
 
 
 def _runner(cfg, name):

@@ -5,9 +5,10 @@ import os.path as osp
 import statistics
 import time
 
-from conftest import child_processes, cls_config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+
+from conftest import child_processes, cls_config
 
 PROBES = []
 

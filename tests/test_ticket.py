@@ -5,10 +5,17 @@ import pickle
 import pytest
 import torch
 
-from colt_det.tasks.cls.models import TVResNet
-from colt_det.core import (PrunableSpec, TicketError, load_ticket,
-                           magnitude_prune, ones_mask, save_ticket, state_of)
+from colt_det.core import (
+    PrunableSpec,
+    TicketError,
+    load_ticket,
+    magnitude_prune,
+    ones_mask,
+    save_ticket,
+    state_of,
+)
 from colt_det.core.ticket import pack_bits, unpack_bits
+from colt_det.tasks.cls.models import TVResNet
 
 
 def _pruned(model, ratio):

@@ -3,10 +3,17 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from colt_det.tasks.cls.models import ImageClassifier
-from colt_det.core import (PrunableSpec, TicketError, magnitude_prune, ones_mask, save_ticket,
-                           load_ticket, state_of)
+from colt_det.core import (
+    PrunableSpec,
+    TicketError,
+    load_ticket,
+    magnitude_prune,
+    ones_mask,
+    save_ticket,
+    state_of,
+)
 from colt_det.core.transfer import map_ticket
+from colt_det.tasks.cls.models import ImageClassifier
 
 
 def classifier_ticket(tmp_path, depth=18):

@@ -1,4 +1,5 @@
-"""``colt-compare`` from a checkout: see :mod:`colt_det.cli.compare` (the same command, installed)."""
+"""``colt-compare`` from a checkout: see :mod:`colt_det.cli.compare` (the same command,
+installed)."""
 import os
 import os.path as osp
 import sys

@@ -1,4 +1,5 @@
-"""``colt-eval-series`` from a checkout: see :mod:`colt_det.cli.eval_series` (the same command, installed)."""
+"""``colt-eval-series`` from a checkout: see :mod:`colt_det.cli.eval_series` (the same
+command, installed)."""
 import os
 import os.path as osp
 import sys

@@ -1,4 +1,5 @@
-"""Record finished hard-set calibration runs as JSON, and print the rows docs/benchmarks/det_hard.md shows.
+"""Record finished hard-set calibration runs as JSON; print the rows docs/benchmarks/det_hard.md
+shows.
 
 Each run is ``NAME=WORK_DIR=WHAT``: a work dir of ``tools/train.py`` (its ``colt_summary.json``)
 and a few words on what it trained. ``tests/test_benchmarks.py`` checks that the docs' rows are

@@ -4,11 +4,40 @@ verdicts (:mod:`.verdict`, thresholds as data) and plots (:mod:`.plots`).
 
 Run it as ``python benchmarks/search_cost --task det-hard [...]`` (``__main__.py``).
 """
-from .matrix import (COLLAPSED, DEFAULTS, ONE_TRAINING, REACH_TOLERANCE, REWOUND,  # noqa: F401
-                     SEARCH_METHODS, known_methods, reaches, resolve_schedule)
+from .matrix import (  # noqa: F401
+                     COLLAPSED,
+                     DEFAULTS,
+                     ONE_TRAINING,
+                     REACH_TOLERANCE,
+                     REWOUND,
+                     SEARCH_METHODS,
+                     known_methods,
+                     reaches,
+                     resolve_schedule,
+)
 from .plots import plot  # noqa: F401
-from .run import (ROOT, ensure_pretrained, final_metric, load_cfg, points, rounds_of,  # noqa: F401
-                  run_benchmark, run_search, searched_to, sha)
+from .run import (  # noqa: F401
+                     ROOT,
+                     ensure_pretrained,
+                     final_metric,
+                     load_cfg,
+                     points,
+                     rounds_of,
+                     run_benchmark,
+                     run_search,
+                     searched_to,
+                     sha,
+)
 from .stats import _difference, _values, aggregate, mean_std  # noqa: F401
-from .verdict import (GOALS, PAIRS, WITHIN, _f, _row, _versus, gaps, table, verdict,  # noqa
-                      verdicts)  # noqa: F401
+from .verdict import (  # noqa
+                     GOALS,
+                     PAIRS,
+                     WITHIN,
+                     _f,
+                     _row,
+                     _versus,
+                     gaps,
+                     table,
+                     verdict,
+                     verdicts,  # noqa: F401
+)

@@ -69,8 +69,19 @@ if __package__ in (None, ''):  # run as a folder: python benchmarks/search_cost
     __package__ = 'search_cost'
 os.environ.setdefault('PYTHONHASHSEED', '0')
 
-from search_cost import (DEFAULTS, ROOT, aggregate, ensure_pretrained, known_methods,  # noqa: E402
-                         mean_std, plot, run_benchmark, table, verdict, verdicts)
+from search_cost import (  # noqa: E402
+    DEFAULTS,
+    ROOT,
+    aggregate,
+    ensure_pretrained,
+    known_methods,
+    mean_std,
+    plot,
+    run_benchmark,
+    table,
+    verdict,
+    verdicts,
+)
 
 sys.path.insert(0, ROOT)
 

@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 
+
 def plot(result: dict, prefix: str) -> None:
     import matplotlib
     matplotlib.use('Agg')

@@ -6,8 +6,15 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional
 
-from .matrix import (COLLAPSED, ONE_TRAINING, REACH_TOLERANCE, REWOUND, SEARCH_METHODS,
-                     reaches, resolve_schedule)
+from .matrix import (
+    COLLAPSED,
+    ONE_TRAINING,
+    REACH_TOLERANCE,
+    REWOUND,
+    SEARCH_METHODS,
+    reaches,
+    resolve_schedule,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -3,6 +3,7 @@
 import statistics
 from typing import Dict, List, Optional
 
+
 def aggregate(runs: Dict[int, dict]) -> List[dict]:
     """Mean and sample std over seeds of every (method, target) row reached in every run."""
     keys = []

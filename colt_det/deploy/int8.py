@@ -74,8 +74,12 @@ def quantize_int8(fp32_onnx: str, out: str, inputs: List[np.ndarray],
     Returns:
         str: ``out``.
     """
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     if osp.exists(out) and not overwrite:
         raise FileExistsError(f'{out} exists and is not overwritten: choose another path or '
                               f'pass --force')

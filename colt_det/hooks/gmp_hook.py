@@ -4,8 +4,16 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
-from ..core import (MaskEnforcer, PrunableSpec, Pruner, broadcast_mask, model_weights,
-                    ones_mask, save_mask, sparsity)
+from ..core import (
+    MaskEnforcer,
+    PrunableSpec,
+    Pruner,
+    broadcast_mask,
+    model_weights,
+    ones_mask,
+    save_mask,
+    sparsity,
+)
 from ..core.apply import unwrap
 from ..core.schedule import cubic_sparsity, schedule_steps
 from ..registry import HOOKS

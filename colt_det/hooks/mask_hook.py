@@ -4,8 +4,17 @@ from typing import Dict, Optional
 import torch
 from mmengine.hooks import Hook
 
-from ..core import (MaskEnforcer, PrunableSpec, apply_mask, broadcast_mask, broadcast_state,
-                    load_mask, ones_mask, rewind, sparsity)
+from ..core import (
+    MaskEnforcer,
+    PrunableSpec,
+    apply_mask,
+    broadcast_mask,
+    broadcast_state,
+    load_mask,
+    ones_mask,
+    rewind,
+    sparsity,
+)
 from ..core.apply import unwrap
 from ..core.prunable import masked_params
 from ..registry import HOOKS

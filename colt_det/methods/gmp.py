@@ -12,9 +12,9 @@ from ..runtime.checkpoints import load_state
 from ..runtime.dist import agree
 from ..runtime.logging import progress
 from ..search.final import test_and_save
+from ..search.method import Method
 from ..search.stage import Stage
 from ..search.workdir import WorkDir, remove_checkpoints
-from ..search.method import Method
 
 
 @METHODS.register_module('gmp')

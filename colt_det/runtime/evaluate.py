@@ -6,8 +6,8 @@ import pickle
 import tempfile
 from typing import Callable, Dict, Optional, Tuple
 
-from mmengine.config import Config
 import torch
+from mmengine.config import Config
 from torch import nn
 
 from ..core.apply import unwrap

@@ -18,13 +18,13 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from ..errors import SearchError
-from .method import get_method
 from ..runtime.logging import progress, train_command
 from ..runtime.safe_load import allow_checkpoint_types
 from ..tasks.base import get_task
 from .context import SearchContext
 from .final import train_final
 from .loop import run_rounds
+from .method import get_method
 from .settings import ColtSettings
 from .stage import StageRunner
 from .startup import open_work_dir, preflight, record_settings

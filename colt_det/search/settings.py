@@ -8,8 +8,8 @@ from ..core import PrunableSpec
 from ..core.partition import PARTITION_SCHEMES
 from ..core.prunable import CHANNEL_DEPTHS
 from ..core.scores import CHANNEL_SCORES, WEIGHT_SCORES
-from .method import get_method, registered_methods
 from ..tasks.base import get_task
+from .method import get_method, registered_methods
 
 # colt.early_stop: check the mask every `interval` iterations, stop once it moved less than
 # `eps` (normalised Hamming distance) for `patience` checks in a row (Early-Bird)

@@ -21,8 +21,12 @@ from ..core.io import read_json
 from ..hooks.colt_hook import stage_hooks
 from ..hooks.record_hook import StageRecordHook
 from ..runtime.logging import progress
-from ..runtime.runner import (build_quiet_runner, release_runner, stage_checkpoint,
-                              without_code_formatting)
+from ..runtime.runner import (
+    build_quiet_runner,
+    release_runner,
+    stage_checkpoint,
+    without_code_formatting,
+)
 from ..tasks.base import Task
 from .settings import ColtSettings
 from .tracking import wandb_grouped

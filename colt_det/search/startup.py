@@ -18,15 +18,15 @@ from ..core import atomic_write_json, load_ticket, partition_classes, read_json
 from ..core.prunable import masked_params
 from ..core.scores import weight_score
 from ..errors import SearchError
-from .method import get_method
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
 from ..runtime.logging import progress, train_command
+from ..runtime.runner import stage_checkpoint
 from ..tasks.base import Task, quiet_mmengine
 from .context import SearchContext, Sources
 from .coordination import wait_for
+from .method import get_method
 from .settings import ColtSettings
-from ..runtime.runner import stage_checkpoint
 from .theta0 import check_finite, init_checkpoint, init_source, map_init_ticket
 from .train_cfgs import check_train_cfgs
 from .workdir import WorkDir, check_writable

@@ -4,21 +4,27 @@ import re
 from typing import List, Optional
 
 import torch
-from mmengine.runner import set_random_seed
 from mmengine.dist import barrier, is_main_process
+from mmengine.runner import set_random_seed
 
-from ..core import (atomic_write_bytes, atomic_write_json, load_ticket, ones_mask, save_ticket,
-                    sparsity)
+from ..core import (
+    atomic_write_bytes,
+    atomic_write_json,
+    load_ticket,
+    ones_mask,
+    save_ticket,
+    sparsity,
+)
 from ..core.apply import state_of
 from ..core.transfer import map_ticket
 from ..errors import SearchError
-from .method import get_method
 from ..runtime.checkpoints import load_state, save_state
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
 from ..runtime.logging import progress
 from ..tasks.base import quiet_mmengine
 from .context import SearchContext
+from .method import get_method
 from .stage import Stage, StageRunner
 
 

@@ -177,9 +177,9 @@ def test_statistics_carried_through_a_checkpoint_score_as_if_uninterrupted(name,
 
 
 def test_one_shot_refuses_a_score_that_needs_training(cls_data, tmp_path):
-    from conftest import cls_config
-
     from colt_det.search import ColtSearch
+
+    from conftest import cls_config
     with pytest.raises(ValueError, match="channel_score='fisher' observes training"):
         ColtSearch(cls_config(cls_data, str(tmp_path), method='oneshot', granularity='channel',
                               channel_score='fisher'))

@@ -8,9 +8,9 @@ evaluated by the same test pass.
 import json
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
+
 from conftest import det_config, load_tool, one_line_error
 
 

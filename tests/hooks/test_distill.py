@@ -5,10 +5,11 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import det_config, dumped, killed_and_resumed, load_tool, one_line_error
 
 from colt_det.core import load_ticket
 from colt_det.hooks.distill_hook import pkd_loss
+
+from conftest import det_config, dumped, killed_and_resumed, load_tool, one_line_error
 
 
 def test_pkd_is_one_minus_the_pearson_correlation_per_channel():

@@ -4,19 +4,20 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import cls_config, det_config, dumped, killed_and_resumed, load_tool
 
 from colt_det.core import load_ticket
+
+from conftest import cls_config, det_config, dumped, killed_and_resumed, load_tool
 
 
 def test_the_channel_cost_is_what_the_slim_model_costs(voc_data):
     """ChannelCost's arithmetic (what progressive pruning steers by) against MMEngine's
     complexity analysis of the slim model itself (which also counts the norms' elementwise
     operations: within 1%)."""
+    from colt_det.core import ones_mask
     from colt_det.core.channel_cost import ChannelCost
     from colt_det.core.channels import channel_mask, channel_param_names
     from colt_det.core.prunable import channel_groups, feature_module
-    from colt_det.core import ones_mask
     from colt_det.deploy.measure import feature_macs
     from colt_det.deploy.slim import slim_copy
     from colt_det.tasks.base import get_task

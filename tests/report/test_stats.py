@@ -1,9 +1,10 @@
-"""Paired differences, Holm's correction and the TOST equivalence verdict (colt_det.report.stats)."""
+"""Paired differences, Holm's correction and the TOST equivalence verdict
+(colt_det.report.stats)."""
 import statistics
 
 import pytest
 
-from colt_det.report.stats import (bootstrap, describe, equivalence, holm, p_value, paired)
+from colt_det.report.stats import bootstrap, describe, equivalence, holm, p_value, paired
 
 
 def test_paired_interval_is_the_t_interval_of_the_per_seed_differences():

@@ -2,9 +2,10 @@
 import os.path as osp
 
 import torch
-from conftest import load_tool, write_tiny_cls_cfg
 
 from colt_det.core import intersect, load_mask, load_ticket, vote
+
+from conftest import load_tool, write_tiny_cls_cfg
 
 
 def test_a_search_with_min_keep_keeps_what_k_of_n_partitions_keep(cls_data, tmp_path):

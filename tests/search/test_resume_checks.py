@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import torch
+
 from conftest import load_tool, one_line_error
 
 train = load_tool('train').main

@@ -6,6 +6,7 @@ string or a bool where another type belongs was accepted or garbled. Now each is
 start-up, naming the option and the fix, and the work dir is not created.
 """
 import pytest
+
 from conftest import load_tool, one_line_error, write_tiny_cls_cfg
 
 train = load_tool('train').main

@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from ...registry import DATASETS
 from .policies import PARTITION_POLICIES, partition_view
 
+
 def find_key(cfg, key: str):
     """First value of ``key`` in a nested dataset config (through Concat/Repeat wrappers)."""
     if isinstance(cfg, dict):

@@ -1,8 +1,8 @@
 """Detection specifics of the COLT search (partitioned VOC subsets, mAP, default scope)."""
 from typing import Dict, List, Optional, Tuple
 
-from mmengine.config import Config
 from mmdet.registry import DATASETS
+from mmengine.config import Config
 
 from ...registry import TASKS
 from ..base import Task
