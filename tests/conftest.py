@@ -196,3 +196,23 @@ def dumped(cfg, folder, work) -> str:
     path = osp.join(str(folder), osp.basename(work) + '.py')
     cfg.dump(path)
     return path
+
+
+# modules whose tests train a model end to end (searches, final trainings, exports, subprocess
+# runs): `pytest -m "not e2e"` runs the fast rest alone; CI (make test) runs everything
+E2E = {'test_reliability', 'test_guarantees', 'test_resume_checks', 'test_distributed',
+       'test_crash_resume', 'test_channels', 'test_resume_and_cli', 'test_high_sparsity',
+       'test_det', 'test_cli_messages', 'test_install', 'test_int8', 'test_cls_search',
+       'test_stage_release', 'test_extensions', 'test_min_keep', 'test_progressive',
+       'test_distill', 'test_gpu'}
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'e2e: trains a model end to end (deselect with '
+                                       '-m "not e2e" for the fast part)')
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rpartition('.')[2] in E2E:
+            item.add_marker(pytest.mark.e2e)
