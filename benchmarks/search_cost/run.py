@@ -41,7 +41,8 @@ def run_search(cfg) -> dict:
 def rounds_of(work_dir: str) -> List[dict]:
     """Per round: sparsity, seconds, samples, per-layer sparsity and Jaccard (ticket meta)."""
     from colt_det.core import read_ticket_meta
-    from colt_det.search.workdir import WorkDir, read_json
+    from colt_det.runtime.records import StageRecord
+    from colt_det.search.workdir import WorkDir
     work = WorkDir(work_dir)
     out, r = [], 1
     while osp.exists(work.round_ticket(r)):
@@ -49,7 +50,7 @@ def rounds_of(work_dir: str) -> List[dict]:
         meta = read_ticket_meta(path)
         samples, i = 0, 0
         while osp.isdir(work.stage(r, i)):
-            samples += read_json(osp.join(work.stage(r, i), 'result.json'))['train_samples']
+            samples += StageRecord.read(work.stage_result(work.stage(r, i))).train_samples
             i += 1
         out.append(dict(round=r, ticket=path, sparsity=meta['sparsity'],
                         seconds=meta['seconds'], samples=samples,
@@ -62,7 +63,8 @@ def rounds_of(work_dir: str) -> List[dict]:
 
 def searched_to(work_dir: str) -> float:
     """The target_sparsity of the search in ``work_dir`` (0 where none has started)."""
-    from colt_det.search.workdir import WorkDir, read_json
+    from colt_det.core import read_json
+    from colt_det.search.workdir import WorkDir
     settings = WorkDir(work_dir).settings
     return read_json(settings)['target_sparsity'] if osp.exists(settings) else 0.0
 
@@ -121,7 +123,8 @@ def ensure_pretrained(ticket: str, pretrain_config: Optional[str]) -> dict:
     if it is not there yet; returns its file hash and the pretraining's test metric."""
     import subprocess
 
-    from colt_det.search.workdir import WorkDir, read_json
+    from colt_det.core import read_json
+    from colt_det.search.workdir import WorkDir
     path = osp.join(ROOT, ticket)
     if not osp.exists(path):
         if pretrain_config is None:

@@ -7,11 +7,12 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
-from ..core import PrunableSpec, sparsity, update_json
+from ..core import PrunableSpec, sparsity
 from ..core.apply import unwrap
 from ..registry import HOOKS
 from ..runtime.checkpoints import save_state
 from ..runtime.logging import progress
+from ..runtime.records import write_stage_record
 from .mask_convergence_hook import INFO_KEY as EARLY_STOP
 from .mask_hook import stage_mask
 
@@ -110,7 +111,7 @@ class StageRecordHook(Hook):
     def _write(self, runner, **values) -> None:
         if self.out_result and runner.rank == 0:
             values = {k: v for k, v in values.items() if v != {}}  # a run without validation
-            update_json(self.out_result, **values)
+            write_stage_record(self.out_result, **values)
 
 
 def samples_seen(runner) -> int:

@@ -12,10 +12,11 @@ from typing import Callable, List
 
 import torch
 
-from ..core import intersect, load_mask, overlap_report, read_json, save_ticket, sparsity, vote
+from ..core import intersect, load_mask, overlap_report, save_ticket, sparsity, vote
 from ..errors import SearchError
 from ..runtime.checkpoints import load_state
 from ..runtime.logging import progress
+from ..runtime.records import StageRecord
 from .context import SearchContext
 from .workdir import WorkDir
 
@@ -40,11 +41,10 @@ def wait_for(ctx: SearchContext, ready: Callable[[], bool], what: str) -> None:
 
 def stage_record(ctx: SearchContext, r: int, i: int) -> dict:
     """Partition ``i`` of round ``r`` as the summary lists it (from its result.json)."""
-    res = read_json(WorkDir.stage_result(ctx.work.stage(r, i)))
-    record = dict(index=i, classes=list(ctx.groups[i]),
-                  metric=res.get('metrics', {}).get(ctx.metric_key),
-                  seconds=res.get('seconds', 0.0), train_samples=res.get('train_samples'))
-    stats = res.get('partition_stats')
+    res = StageRecord.read(WorkDir.stage_result(ctx.work.stage(r, i)))
+    record = dict(index=i, classes=list(ctx.groups[i]), metric=res.metrics.get(ctx.metric_key),
+                  seconds=res.seconds or 0.0, train_samples=res.train_samples)
+    stats = res.partition_stats
     if stats:
         record.update(images=stats['images'], objects=stats['objects'])
     return record

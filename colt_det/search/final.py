@@ -9,12 +9,13 @@ from typing import Optional, Sequence
 
 from mmengine.dist import barrier, is_main_process
 
-from ..core import load_mask, ones_mask, read_json, read_ticket_meta, save_ticket
+from ..core import load_mask, ones_mask, read_ticket_meta, save_ticket
 from ..core.apply import state_of, unwrap
 from ..runtime.checkpoints import load_state, save_masked_checkpoint
 from ..runtime.dist import agree
 from ..runtime.faults import crash_point
 from ..runtime.logging import progress
+from ..runtime.records import StageRecord
 from .context import SearchContext
 from .stage import Stage, StageRunner
 from .workdir import WorkDir, remove_checkpoints
@@ -39,13 +40,11 @@ def train_final(ctx: SearchContext, stages: StageRunner, mask: Optional[str],
                    then=lambda runner: test_and_save(ctx, runner, ticket_mask))
     if is_main_process() and not ctx.settings.keep_stage_checkpoints:
         remove_checkpoints(work.final_stage)  # after the ticket, also when a kill came between
-    res = read_json(WorkDir.stage_result(work.final_stage))
-    metrics = res.get('test_metrics') or res.get('metrics', {})
+    res = StageRecord.read(WorkDir.stage_result(work.final_stage))
     out = dict(sparsity=read_ticket_meta(work.final_ticket)['sparsity'],
-               metric=metrics.get(ctx.metric_key), seconds=res.get('seconds', 0.0),
-               train_samples=res.get('train_samples'),
-               val_metric=res.get('metrics', {}).get(ctx.metric_key),
-               metric_split='test' if res.get('test_metrics') else 'val')
+               metric=res.metric(ctx.metric_key), seconds=res.seconds or 0.0,
+               train_samples=res.train_samples, val_metric=res.metrics.get(ctx.metric_key),
+               metric_split='test' if res.test_metrics else 'val')
     progress(f'final: sparsity {out["sparsity"]:.2%}, {out["metric_split"]} '
              f'{ctx.metric_key} {_fmt(out["metric"])}')
     return out

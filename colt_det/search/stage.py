@@ -17,10 +17,10 @@ from typing import Callable, List, Optional
 
 from mmengine.config import Config
 
-from ..core.io import read_json
 from ..hooks.colt_hook import stage_hooks
 from ..hooks.record_hook import StageRecordHook
 from ..runtime.logging import progress
+from ..runtime.records import StageRecord
 from ..runtime.runner import (
     build_quiet_runner,
     release_runner,
@@ -179,7 +179,7 @@ class StageRunner:
             progress(f'resuming unfinished stage {stage.dir}')
         train_stage(stage_cfg(ctx.cfg, ctx.settings, ctx.work, ctx.task, ctx.classes, stage),
                     then)
-        stats = read_json(WorkDir.stage_result(stage.dir)).get('partition_stats') \
+        stats = StageRecord.read(WorkDir.stage_result(stage.dir)).partition_stats \
             if stage.group else None
         if stats:
             progress(f"  partition data: {stats['images']} images, {stats['objects']} "

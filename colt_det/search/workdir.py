@@ -26,8 +26,8 @@ import os.path as osp
 import re
 from typing import Iterator, Optional
 
-from ..core.io import read_json
 from ..errors import SearchError
+from ..runtime.records import StageRecord
 
 # the files MMEngine's CheckpointHook writes into a stage folder (and nothing else is removed)
 _CHECKPOINT = re.compile(r'^(epoch|iter)_\d+\.pth$')
@@ -93,7 +93,7 @@ class WorkDir:
         """
         sdir = self.stage(r, i)
         return (osp.exists(self.stage_mask(sdir))
-                and 'seconds' in read_json(self.stage_result(sdir)))
+                and StageRecord.read(self.stage_result(sdir)).done)
 
     def started(self) -> bool:
         """Whether a search has written its first files here."""

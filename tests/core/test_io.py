@@ -58,3 +58,25 @@ def test_an_unwritable_work_dir_is_refused_before_anything_is_written(tmp_path, 
     with pytest.raises(SearchError, match='is not writable'):
         workdir.check_writable(str(ro / 'search'))
     assert os.listdir(ro) == []
+
+
+def test_a_stage_record_has_one_typed_reader_and_writer(tmp_path):
+    """result.json is read as a StageRecord: the fields it holds, ``done`` once ``seconds`` is
+    written (the stage's commit), the test metric before the validation's; a key that is no
+    field is refused by the writer and named by the reader (a typo no longer reads as None)."""
+    import json
+
+    from colt_det.runtime.records import StageRecord, write_stage_record
+    path = str(tmp_path / 'result.json')
+    assert not StageRecord.read(path).done  # nothing written yet
+    write_stage_record(path, metrics={'acc': 0.5})
+    assert not StageRecord.read(path).done and StageRecord.read(path).metric('acc') == 0.5
+    write_stage_record(path, test_metrics={'acc': 0.75}, iters=3, seconds=1.5)
+    record = StageRecord.read(path)
+    assert record.done and record.metric('acc') == 0.75 and record.metrics == {'acc': 0.5}
+    with pytest.raises(TypeError, match='secnds'):
+        write_stage_record(path, secnds=2.0)
+    with open(path, 'w') as f:
+        json.dump({'seconds': 1.0, 'sparsty': 0.5}, f)
+    with pytest.raises(ValueError, match='sparsty'):
+        StageRecord.read(path)
