@@ -120,6 +120,9 @@ def _stoppable(train_cfg) -> None:
         train_cfg['type'] = 'colt_det.StoppableEpochBasedTrainLoop'
 
 
+_RECORD = ('colt_det.StageRecordHook', 'StageRecordHook', StageRecordHook)
+
+
 def build_stage_runner(cfg: Config):
     """A Runner for a stage config (changed in place), resuming the stage from its checkpoint."""
     started = time.time()  # the stage's seconds include building its Runner
@@ -129,11 +132,12 @@ def build_stage_runner(cfg: Config):
     cfg.resume = cfg.load_from is not None
     # unique per Runner: MMEngine keys its loggers and visualizers by this name
     cfg.experiment_name = f'{cfg.experiment_name}_{time.time_ns()}'
-    runner = build_quiet_runner(cfg)
-    for hook in runner.hooks:
-        if isinstance(hook, StageRecordHook) and hook.started_at is None:
-            hook.started_at = started
-    return runner
+    # the record counts the Runner's building too: it is told when that began, in its config
+    # (no hook is edited once built)
+    cfg.custom_hooks = [dict(h, started_at=started) if h.get('type') in _RECORD
+                        and h.get('started_at') is None else h
+                        for h in cfg.get('custom_hooks', [])]
+    return build_quiet_runner(cfg)
 
 
 def train_stage(cfg: Config, then: Optional[Callable] = None) -> None:

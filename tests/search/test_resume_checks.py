@@ -134,3 +134,23 @@ def test_every_file_a_resume_reads_spoiled_is_one_line_and_changes_nothing(
     after = checksums(work)
     assert after == before, sorted(k for k in set(before) | set(after)
                                    if before.get(k) != after.get(k))
+
+
+def test_the_stage_record_is_told_when_building_its_runner_began(tmp_path, monkeypatch):
+    """The stage's seconds count the Runner's building: the record hook gets the start time
+    in its config, before the Runner (and the hook) are built; no hook is edited afterwards.
+    Fails if build_stage_runner stops passing it."""
+    import time
+
+    from mmengine.config import Config
+
+    from colt_det.search import stage
+    built = {}
+    monkeypatch.setattr(stage, 'build_quiet_runner', lambda cfg: built.setdefault('cfg', cfg))
+    before = time.time()
+    cfg = Config(dict(work_dir=str(tmp_path / 's'), experiment_name='s',
+                      custom_hooks=[dict(type='colt_det.StageRecordHook'),
+                                    dict(type='colt_det.EpochSeedHook', seed=0)]))
+    stage.build_stage_runner(cfg)
+    record, seed = built['cfg'].custom_hooks
+    assert before <= record['started_at'] <= time.time() and 'started_at' not in seed
