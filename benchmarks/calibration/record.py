@@ -16,8 +16,10 @@ import sys
 from typing import List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from colt_det.core import atomic_write_json  # noqa: E402
-from colt_det.core import read_json  # noqa: E402
+from colt_det.core import (
+    atomic_write_json,  # noqa: E402
+    read_json,  # noqa: E402
+)
 
 
 def collect(runs: List[str]) -> dict:
