@@ -1,4 +1,6 @@
 """Which parameters a search masks: a weight mask (``colt.prunable``) or channel groups."""
+import copy
+import weakref
 from typing import List, Optional, Tuple
 
 import torch
@@ -47,6 +49,18 @@ def channel_groups(model: nn.Module, depth: str = 'inner') -> List[ChannelGroup]
         raise ValueError(f'colt.channel_groups must be one of {list(CHANNEL_DEPTHS)}, got '
                          f'{depth!r}')
     model = unwrap(model)
+    traced = _TRACED.setdefault(model, {})
+    if depth not in traced:  # one trace per model: the hooks of a stage share it
+        traced[depth] = _trace(model, depth)
+    return copy.deepcopy(traced[depth])  # a caller's edit never reaches the next one
+
+
+# the channel groups of each live model, by depth: the graph depends on the architecture only
+# (masks change no shape), so a stage's mask, prune and record hooks trace it once
+_TRACED: 'weakref.WeakKeyDictionary[nn.Module, dict]' = weakref.WeakKeyDictionary()
+
+
+def _trace(model: nn.Module, depth: str) -> List[ChannelGroup]:
     backbone = getattr(model, 'backbone', None)
     if backbone is None:
         raise ValueError("colt.granularity='channel' prunes model.backbone, and this model "
