@@ -109,14 +109,10 @@ class Measure:
 
     def ratio_for(self, name: str, level: float, s: dict) -> float:
         """The pruning ratio whose one-shot mask has MACs (``LEVEL_OF``) nearest ``level``."""
-        lo, hi, best = 0.0, 0.95, None
-        for _ in range(12):
-            mid = (lo + hi) / 2
-            got = self.macs(self.one_shot_mask(name, mid, s))[LEVEL_OF]
-            if best is None or abs(got - level) < abs(best[1] - level):
-                best = (mid, got)
-            lo, hi = (mid, hi) if got > level else (lo, mid)
-        return round(best[0], 4)
+        from colt_det.deploy.measure import ratio_for_macs
+        ratio, _ = ratio_for_macs(
+            lambda r: self.macs(self.one_shot_mask(name, r, s))[LEVEL_OF], level)
+        return round(ratio, 4)
 
 
 def slim_eval(config: str, work: str, out_dir: str) -> dict:

@@ -108,7 +108,7 @@ def voc_models(levels=LEVELS):
 
     from colt_det.core.channels import channel_prune
     from colt_det.core.prunable import channel_groups
-    from colt_det.deploy.measure import feature_macs
+    from colt_det.deploy.measure import feature_macs, ratio_for_macs
     from colt_det.deploy.slim import slim_copy
     from colt_det.tasks.base import get_task
     cfg = Config.fromfile(osp.join(ROOT, VOC_CONFIG))
@@ -125,15 +125,10 @@ def voc_models(levels=LEVELS):
         mask = channel_prune(weights, ones, groups, ratio, 'layer', 'l1', 8)
         model = slim_copy(dense, mask, groups).eval()
         return model, {p: feature_macs(model, VOC_INPUT, p) / base[p] for p in base}
-    for level in levels:
-        lo, hi, best = 0.0, 0.95, None
-        for _ in range(10):  # bisect the ratio whose backbone + neck MACs are the level's
-            mid = (lo + hi) / 2
-            model, macs = slim_at(mid)
-            if best is None or abs(macs[LEVEL_OF] - level) < abs(best[2][LEVEL_OF] - level):
-                best = (mid, model, macs)
-            lo, hi = (mid, hi) if macs[LEVEL_OF] > level else (lo, mid)
-        out.append((f'R-50 FPN one-shot {level:g}', best[1], best[2], None))
+    for level in levels:  # the ratio whose backbone + neck MACs are the level's
+        ratio, _ = ratio_for_macs(lambda r: slim_at(r)[1][LEVEL_OF], level, steps=10)
+        model, macs = slim_at(ratio)
+        out.append((f'R-50 FPN one-shot {level:g}', model, macs, None))
     return out, base
 
 

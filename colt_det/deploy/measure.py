@@ -30,6 +30,24 @@ def feature_macs(detector: nn.Module, input_size: Sequence[int], part: str = 'ex
     return int(info['flops'])
 
 
+def ratio_for_macs(macs_at: Callable[[float], float], level: float, steps: int = 12,
+                   high: float = 0.95) -> tuple:
+    """The pruning ratio in ``[0, high]`` whose slim model's MACs fraction (``macs_at(ratio)``,
+    decreasing in the ratio) is nearest ``level``, by bisection: ``(ratio, its MACs)``.
+
+    One-shot channel tickets "at a level" (0.5x, 0.33x of dense's MACs) are found this way by
+    the channel and deploy benchmarks alike.
+    """
+    lo, hi, best = 0.0, high, None
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        got = macs_at(mid)
+        if best is None or abs(got - level) < abs(best[1] - level):
+            best = (mid, got)
+        lo, hi = (mid, hi) if got > level else (lo, mid)
+    return best
+
+
 def interleaved_latency(runners: Dict[str, Callable[[], None]], runs: int = 50, warmup: int = 5,
                         repeats: int = 3) -> Dict[str, dict]:
     """Seconds per call of each runner: ``repeats`` rounds, each running every runner in turn
