@@ -6,7 +6,6 @@ Usage:
     .venv/bin/python benchmarks/mask_overhead.py [--steps 60] [--model det|cls] [--out F.json]
 """
 import argparse
-import json
 import os.path as osp
 import statistics
 import sys
@@ -92,8 +91,8 @@ def main() -> None:
           f"{res['masked_median_s']:.3f} s/step, ratio {res['ratio']:.3f} "
           f"(enforcement alone {res['enforce_only_ms']:.2f} ms), {args.steps} steps each")
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(res, f, indent=2)
+        from colt_det.core import atomic_write_json
+        atomic_write_json(args.out, res)
 
 
 if __name__ == '__main__':

@@ -10,7 +10,6 @@ Usage:
         [--out benchmarks/results/parallel_partitions_det.json] [--threads 1]
 """
 import argparse
-import json
 import os
 import os.path as osp
 import shutil
@@ -88,9 +87,8 @@ def main() -> None:
           f"sequential vs parallel {result['jaccard_seq_vs_par']}, lowest layer "
           f"{result['min_layer_jaccard_seq_vs_par']})")
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        from colt_det.core import atomic_write_json
+        atomic_write_json(args.out, result)
 
 
 if __name__ == '__main__':

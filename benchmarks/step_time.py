@@ -16,7 +16,6 @@ Usage:
 """
 import argparse
 import copy
-import json
 import os
 import os.path as osp
 import statistics
@@ -194,8 +193,8 @@ def main() -> None:
     path = args.out or osp.join(ROOT, 'benchmarks', 'results',
                                 f'step_time_{args.model}_{args.device}'
                                 f'{"_amp" if args.amp else ""}.json')
-    with open(path, 'w') as f:
-        json.dump(out, f, indent=2)
+    from colt_det.core import atomic_write_json
+    atomic_write_json(path, out)
     print(f'-> {path}')
 
 

@@ -345,3 +345,15 @@ def test_one_seed_results_combine_into_paired_per_seed_rows(tmp_path):
     assert '2 seeds' in search_cost.verdicts(result)[0]
     with pytest.raises(SystemExit, match='seed 1 twice'):
         final_schedule.combine([paths[0], paths[0]])
+
+
+def test_every_benchmark_writes_its_json_atomically():
+    """No benchmark writes a result with a bare open()/json.dump (a kill mid-write would leave
+    half a JSON that the docs then read): they go through colt_det's atomic writers."""
+    import glob
+    bare = []
+    for path in glob.glob(osp.join(ROOT, 'benchmarks', '**', '*.py'), recursive=True):
+        text = open(path).read()
+        if re.search(r'json\.dump\(', text):
+            bare.append(osp.relpath(path, ROOT))
+    assert bare == []
