@@ -224,7 +224,8 @@ def measured_numbers(text: str) -> List[str]:
         if re.fullmatch(r'(19|20)\d\d', plain) and not unit:
             continue  # a year
         if '.' in plain or unit or float(plain) >= 100:
-            out.append(num + unit.strip())
+            sign = '±' if text[max(m.start() - 1, 0):m.start()] == '±' else ''
+            out.append(sign + num + unit.strip())
     return out
 
 
@@ -262,21 +263,22 @@ def _forms(v: float, key: str = '', percent: bool = False) -> Set[str]:
 DETAIL = ('per_layer_sparsity', 'per_layer_jaccard', 'curves', 'runs')
 
 
-def _numbers(x, key: str = '') -> Iterator[Tuple[str, float]]:
-    """``(key, value)`` of every numeric leaf of a JSON value (a list also gives its length),
-    without the :data:`DETAIL` of a bound object (name such a field to bind it)."""
+def _numbers(x, key: str = '', item: bool = False) -> Iterator[Tuple[str, float, bool]]:
+    """``(key, value, item)`` of every numeric leaf of a JSON value (``item``: an element of a
+    list, e.g. a seed's id; a list also gives its length, which is a count), without the
+    :data:`DETAIL` of a bound object (name such a field to bind it)."""
     if isinstance(x, bool):
         return
     if isinstance(x, (int, float)):
-        yield key, float(x)
+        yield key, float(x), item
     elif isinstance(x, dict):
         for k, v in x.items():
             if k not in DETAIL:
                 yield from _numbers(v, str(k))
     elif isinstance(x, (list, tuple)):
-        yield '', float(len(x))
+        yield '', float(len(x)), False
         for v in x:
-            yield from _numbers(v, key)
+            yield from _numbers(v, key, True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -292,9 +294,9 @@ def field(spec: str):
         import inspect
         module, _, attr = spec[3:].rpartition('.')
         value = getattr(importlib.import_module(module), attr)
-        if callable(value):
-            value = [p.default for p in inspect.signature(value).parameters.values()
-                     if p.default is not inspect.Parameter.empty]
+        if callable(value):  # its settings, by name (scalars: counts, not list items)
+            value = {n: p.default for n, p in inspect.signature(value).parameters.items()
+                     if p.default is not inspect.Parameter.empty}
         return value
     name, _, path = spec.partition(':')
     if name.endswith('.py'):
@@ -346,31 +348,41 @@ def bindings(fields: List[str], generated: str = '') -> Dict[str, Set[str]]:
     (``generated``) and its ``gen:GENERATOR:ARG,ARG`` fields (a line restated from another
     section) print, by the unit they print: ``gen%``, ``genx`` and ``gen`` (any)."""
     out: Dict[str, Set[str]] = {k: set() for k in ('plain', 'percent', 'gen', 'gen%', 'genx',
-                                                    'count')}
+                                                    'gen±', 'count', 'counted')}
     for spec in fields:
         if spec.startswith('gen:'):
             generated += render(*_gen(spec))
             continue
-        for key, v in _numbers(field(spec), spec.rpartition('.')[2]):
+        for key, v, item in _numbers(field(spec), spec.rpartition('.')[2]):
             out['plain'] |= _forms(v, key)
             out['percent'] |= _forms(v, key, percent=True)
+            if not item and v == int(v):  # a count: a length or a whole setting, not an id
+                out['counted'].add(str(int(v)))
     for m in TOKEN.finditer(generated):
         unit = (m.group(2) or '').strip().replace('×', 'x')
         out['gen' + unit].add(m.group(1)) if unit else None
         out['gen'].add(m.group(1))
-    out['count'] = {f'{n} {w}' for n, w in re.findall(COUNT.pattern, generated)}
+        if generated[max(m.start() - 1, 0):m.start()] == '±':
+            out['gen±'].add(m.group(1))
+    # "15.0 points" in a generated line binds "15 points" in prose
+    out['count'] = {f'{n} {w}' for n, w in re.findall(
+        COUNT.pattern.replace(r'(\d+) ', r'(\d+)(?:\.0+)? ').replace('@=-]', '@=]'), generated)}
     return out
 
 
 def _is_bound(num: str, b: Dict[str, Set[str]], constants: Set[str]) -> bool:
     """A measured prose number is bound: a field's form with its unit's scaling (a % is x 100,
-    an x is not), or a number a generated line prints with the same unit, or a constant."""
+    an x is not), or a number a generated line prints with the same unit (a ``±`` half-width
+    with its ``±``), or a constant."""
+    spread, num = num.startswith('±'), num.lstrip('±')
     forms = {num.rstrip('%x×'), num.rstrip('%x×').replace(',', '')}
 
     def some(*kinds):
         return any(forms & b[k] for k in kinds)
     if num in constants or forms & constants:
         return True
+    if spread:  # "±1.5" restates an interval (or a std) another line prints with its ±
+        return some('plain', 'percent', 'gen±')
     if num.endswith('%'):
         return some('percent', 'gen%')
     if num.endswith(('x', '×')):
@@ -417,7 +429,7 @@ def unchecked_numbers(path: str) -> List[str]:
                 if not _is_bound(num, bound, constants)]
         # a count restates a generated line only with its word ("3 seeds"), else a field
         bad += [f'{where}: {num}' for num, word in counted_numbers(body)
-                if num not in bound['plain'] and f'{num} {word}' not in bound['count']
+                if num not in bound['counted'] and f'{num} {word}' not in bound['count']
                 and num not in constants]
     return bad
 

@@ -125,7 +125,7 @@ def combine(paths: list) -> dict:
     return dict(first, seed=None, seeds=list(runs), rows=everywhere,
                 dense=mean_std([r['dense'] for r in runs.values()]),
                 runs={str(s): r for s, r in runs.items()}, combined=list(paths),
-                theta0_per_seed={str(s): r['theta0_sha256'] for s, r in runs.items()})
+                theta0_sha256=' / '.join(r['theta0_sha256'] for r in runs.values()))
 
 
 def main() -> None:
