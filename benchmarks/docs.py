@@ -360,8 +360,9 @@ def bindings(fields: List[str], generated: str = '') -> Dict[str, Set[str]]:
                 out['counted'].add(str(int(v)))
     for m in TOKEN.finditer(generated):
         unit = (m.group(2) or '').strip().replace('×', 'x')
-        out['gen' + unit].add(m.group(1)) if unit else None
         out['gen'].add(m.group(1))
+        if unit:
+            out['gen' + unit].add(m.group(1))
         if generated[max(m.start() - 1, 0):m.start()] == '±':
             out['gen±'].add(m.group(1))
     # "15.0 points" in a generated line binds "15 points" in prose

@@ -4,26 +4,26 @@ from .apply import MaskEnforcer, apply_mask, check_mask_fits, rewind, state_of, 
 from .distributed import broadcast_mask, broadcast_state
 from .io import atomic_write_bytes, atomic_write_json, read_json, update_json
 from .masks import (
-                    Mask,
-                    PrunableSpec,
-                    intersect,
-                    is_subset,
-                    ones_mask,
-                    overlap_report,
-                    sparsity,
-                    vote,
+    Mask,
+    PrunableSpec,
+    intersect,
+    is_subset,
+    ones_mask,
+    overlap_report,
+    sparsity,
+    vote,
 )
 from .partition import partition_classes
 from .pruner import Pruner, model_weights
 from .pruning import magnitude_prune, random_mask_like
 from .ticket import (
-                    Ticket,
-                    TicketError,
-                    load_mask,
-                    load_ticket,
-                    read_ticket_meta,
-                    save_mask,
-                    save_ticket,
+    Ticket,
+    TicketError,
+    load_mask,
+    load_ticket,
+    read_ticket_meta,
+    save_mask,
+    save_ticket,
 )
 
 __all__ = [
