@@ -29,12 +29,19 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
 
 Every ticket is then fine-tuned with the final schedule (the same for all), exported with
 ``colt-export --slim`` and evaluated from the slim model with ``colt-test``; the table reports
-the slim model's parameters, MACs (backbone, backbone + neck), checkpoint size and mAP@0.5.
+the slim model's parameters, MACs (backbone, backbone + neck, whole detector), checkpoint size
+and mAP@0.5.
+
+``--groups detector``: the heads' channels are pruned too (``colt.channel_groups='detector'``:
+the RPN conv and the RoI head's two FCs besides the deep groups) and a level is a fraction of
+the *whole detector's* MACs at the test scale and the test-time proposal count (backbone,
+neck, RPN head, RoI head: :func:`colt_det.deploy.measure.detector_macs`).
 Runs resume: delete the work root to start over.
 
 Usage:
     .venv/bin/python benchmarks/channel_tickets.py                      # 3 levels, seed 0
     .venv/bin/python benchmarks/channel_tickets.py --seeds 0 1 2 --levels 0.33
+    .venv/bin/python benchmarks/channel_tickets.py --groups detector --levels 0.5
 """
 import argparse
 import os
@@ -52,7 +59,8 @@ os.environ.setdefault('PYTHONHASHSEED', '0')
 import search_cost  # noqa: E402
 
 CONFIG = 'configs/colt_faster_rcnn_hard_channels.py'  # --config for another
-LEVEL_OF = 'extract_feat'  # the levels are fractions of the backbone + neck's MACs
+# what a level is a fraction of, by --groups: the backbone + neck's or the whole detector's MACs
+LEVEL_OF = {'deep': 'extract_feat', 'detector': 'detector'}
 CHANNELS = dict(granularity='channel', channel_groups='deep', channel_divisor=8,
                 prune_scope='layer', channel_score='l1')
 ROUND_RATE = 0.1  # of every group's channels per round: several rounds between two levels
@@ -78,23 +86,33 @@ INPUT = (128, 128)  # the det-hard detector's test scale
 class Measure:
     """MACs of masks of the benchmark's model (built once, theta0 loaded)."""
 
-    def __init__(self, cfg, theta0_path: str) -> None:
+    def __init__(self, cfg, theta0_path: str, depth: str = 'deep') -> None:
         from colt_det.core.prunable import channel_groups
-        from colt_det.deploy.measure import feature_macs
+        from colt_det.deploy.measure import detector_macs, feature_macs
         from colt_det.runtime.checkpoints import load_state
         from colt_det.tasks.base import get_task
         self.model = get_task('det').build_model(cfg).eval()
         self.theta0 = load_state(theta0_path)
         self.model.load_state_dict(self.theta0, strict=True)
-        self.groups = channel_groups(self.model, 'deep')
+        self.depth = depth
+        self.groups = channel_groups(self.model, depth)
         self.dense = {p: feature_macs(self.model, INPUT, p) for p in ('backbone', 'extract_feat')}
+        self.dense_parts = detector_macs(self.model, INPUT)
+        self.dense['detector'] = self.dense_parts['total']
 
     def macs(self, mask) -> Dict[str, float]:
-        """MACs of the slim model under ``mask``, as fractions of the dense model's."""
-        from colt_det.deploy.measure import feature_macs
+        """MACs of the slim model under ``mask``, as fractions of the dense model's (the
+        whole detector's: ``'detector'``, its heads by name)."""
+        from colt_det.deploy.measure import detector_macs, feature_macs
         from colt_det.deploy.slim import slim_copy
         slim = slim_copy(self.model, mask, self.groups)
-        return {p: feature_macs(slim, INPUT, p) / self.dense[p] for p in self.dense}
+        out = {p: feature_macs(slim, INPUT, p) / self.dense[p] for p in ('backbone',
+                                                                        'extract_feat')}
+        parts = detector_macs(slim, INPUT)
+        out['detector'] = parts['total'] / self.dense['detector']
+        out.update({p: parts[p] / self.dense_parts[p] for p in ('rpn_head', 'roi_head')
+                    if p in parts})
+        return out
 
     def one_shot_mask(self, name: str, ratio: float, s: dict):
         from colt_det.core.channels import channel_prune
@@ -102,16 +120,20 @@ class Measure:
         ones = {n: p.new_ones(p.shape, dtype=bool) for g in self.groups for n in g.producers
                 for p in [self.theta0[n]]}
         if name == 'torch-pruning':
+            if self.depth != 'deep':
+                raise SystemExit("torch-pruning prunes the deep groups only: run it without "
+                                 "--groups detector")
             return torch_pruning_mask(self.model, self.groups, ratio, s['channel_divisor'])
         name = name.replace('-distill', '')
         return channel_prune(self.theta0, ones, self.groups, ratio, s['prune_scope'],
                              ONE_SHOT[name]['channel_score'], s['channel_divisor'])
 
     def ratio_for(self, name: str, level: float, s: dict) -> float:
-        """The pruning ratio whose one-shot mask has MACs (``LEVEL_OF``) nearest ``level``."""
+        """The pruning ratio whose one-shot mask has MACs (:data:`LEVEL_OF`) nearest
+        ``level``."""
         from colt_det.deploy.measure import ratio_for_macs
         ratio, _ = ratio_for_macs(
-            lambda r: self.macs(self.one_shot_mask(name, r, s))[LEVEL_OF], level)
+            lambda r: self.macs(self.one_shot_mask(name, r, s))[LEVEL_OF[self.depth]], level)
         return round(ratio, 4)
 
 
@@ -144,11 +166,12 @@ def slim_eval(config: str, work: str, out_dir: str) -> dict:
 
 
 def run(levels: List[float], seed: int, work_root: str, methods: List[str],
-        config: str = CONFIG) -> dict:
+        config: str = CONFIG, depth: str = 'deep') -> dict:
     from colt_det.core import load_ticket
     from colt_det.search.workdir import WorkDir
     seeded = dict(seed=seed)
-    base = dict(CHANNELS, **seeded)
+    base = dict(CHANNELS, **seeded, channel_groups=depth)
+    level_of = LEVEL_OF[depth]
     rows, rounds = [], {}
 
     def final(name: str, level: float, colt: dict) -> dict:
@@ -169,12 +192,13 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
         search_cost.final_metric(config, osp.join(work_root, 'dense'), dict(seeded,
                                                                            method='dense'))
         theta0 = WorkDir(osp.join(work_root, 'dense')).theta0
-    measure = Measure(search_cost.load_cfg(config, osp.join(work_root, 'tmp'), {}), theta0)
+    measure = Measure(search_cost.load_cfg(config, osp.join(work_root, 'tmp'), {}), theta0,
+                      depth)
     for name, rs in rounds.items():
         for r in rs:
             r['macs'] = measure.macs(load_ticket(r['ticket']).masks)
         for level in levels:
-            hit = min(rs, key=lambda r: abs(r['macs'][LEVEL_OF] - level))
+            hit = min(rs, key=lambda r: abs(r['macs'][level_of] - level))
             upto = [r for r in rs if r['round'] <= hit['round']]
             f = final(name, level, dict(method='mask', mask_from=hit['ticket']))
             rows.append(_row(name, level, f, hit['macs'], round=hit['round'],
@@ -220,8 +244,10 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
         d = search_cost.final_metric(config, work, dict(seeded, method='dense'))
         dense = dict(d, params=sum(p.numel() for p in measure.model.parameters()),
                      macs_backbone=measure.dense['backbone'],
-                     macs_backbone_neck=measure.dense['extract_feat'])
-    return dict(seed=seed, levels=levels, rows=rows, dense=dense,
+                     macs_backbone_neck=measure.dense['extract_feat'],
+                     macs_detector=measure.dense['detector'],
+                     macs_parts=measure.dense_parts)
+    return dict(seed=seed, levels=levels, level_of=level_of, rows=rows, dense=dense,
                 curves={n: [dict(round=r['round'], sparsity=r['sparsity'], macs=r['macs'],
                                  samples=r['samples']) for r in rs] for n, rs in rounds.items()})
 
@@ -230,6 +256,8 @@ def _row(method: str, level: float, f: dict, macs: dict, **extra) -> dict:
     return dict(method=method, level=level, metric=f['map50'], final_metric=f['metric'],
                 params=f['params'], checkpoint_mb=f['checkpoint_mb'],
                 macs_backbone=macs['backbone'], macs_backbone_neck=macs['extract_feat'],
+                macs_detector=macs['detector'],
+                **{f'macs_{p}': macs[p] for p in ('rpn_head', 'roi_head') if p in macs},
                 final_seconds=f['seconds'], **extra)
 
 
@@ -250,21 +278,31 @@ def aggregate(runs: Dict[int, dict]) -> List[dict]:
 
 
 def table(result: dict) -> str:
-    lines = ['| method | level | backbone MACs | backbone+neck MACs | params | checkpoint MB | '
-             'mAP@0.5 (slim) |', '|---|---|---|---|---|---|---|']
+    whole = all('macs_detector' in r for r in result['rows'])  # recorded since --groups
+    lines = ['| method | level | backbone MACs | backbone+neck MACs | '
+             + ('detector MACs | ' if whole else '') + 'params | checkpoint MB | '
+             'mAP@0.5 (slim) |', '|---|---|---|---|---|---|---|' + ('---|' if whole else '')]
     for r in sorted(result['rows'], key=lambda r: (r['level'], METHODS.index(r['method']))):
         m = (f"{r['metric']:.4f} ± {r['metric_std']:.4f}" if 'metric_std' in r
              else f"{r['metric']:.4f}")
         lines.append(f"| {r['method']} | {r['level']:g} | {r['macs_backbone']:.3f}x | "
-                     f"{r['macs_backbone_neck']:.3f}x | {r['params']:,} | "
-                     f"{r['checkpoint_mb']:.1f} | {m} |")
+                     f"{r['macs_backbone_neck']:.3f}x | "
+                     + (f"{r['macs_detector']:.3f}x | " if whole else '')
+                     + f"{r['params']:,} | {r['checkpoint_mb']:.1f} | {m} |")
     d = result.get('dense')
     if d:
         m = (f"{d['metric']:.4f} ± {d['metric_std']:.4f}" if 'metric_std' in d
              else f"{d['metric']:.4f}")
         lines.append(f"| dense | - | 1.000x ({d['macs_backbone'] / 1e6:.1f} M) | 1.000x "
-                     f"({d['macs_backbone_neck'] / 1e6:.1f} M) | {d['params']:,} | - | {m} |")
+                     f"({d['macs_backbone_neck'] / 1e6:.1f} M) | "
+                     + (f"1.000x ({d['macs_detector'] / 1e6:.1f} M) | " if whole else '')
+                     + f"{d['params']:,} | - | {m} |")
     return '\n'.join(lines)
+
+
+# how a verdict names what a level is a fraction of, and the row's field with the fraction
+_LEVEL_NAME = {'extract_feat': ('backbone+neck MACs', 'macs_backbone_neck'),
+               'detector': ('whole-detector MACs', 'macs_detector')}
 
 
 def verdicts(result: dict, margin: float = 0.01) -> List[str]:
@@ -293,8 +331,9 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
         values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
         lines = block([(values[best['method']], dense, margin)]
                       + [(values[a], values[b], None) for a, b, _ in pairs])
-        out.append(f"{level:g}x backbone+neck MACs: best {best['method']} "
-                   f"{best['metric']:.4f} (at {best['macs_backbone_neck']:.3f}x), vs dense "
+        what, field = _LEVEL_NAME[result.get('level_of', 'extract_feat')]
+        out.append(f"{level:g}x {what}: best {best['method']} "
+                   f"{best['metric']:.4f} (at {best[field]:.3f}x), vs dense "
                    f"{lines[0]}")
         out += [f'{level:g}x: {a} vs {b}' + (f' ({why})' if why else '') + f': {line}'
                 for (a, b, why), line in zip(pairs, lines[1:])]
@@ -337,6 +376,10 @@ def main() -> None:
     parser.add_argument('--levels', type=float, nargs='+', default=[0.5, 0.33, 0.25])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--methods', nargs='+', default=METHODS, choices=METHODS)
+    parser.add_argument('--groups', default='deep', choices=sorted(LEVEL_OF),
+                        help="the channel groups: 'deep' (backbone + neck; levels of their "
+                             "MACs) or 'detector' (the heads too; levels of the whole "
+                             "detector's MACs)")
     parser.add_argument('--work-root', default=osp.join(ROOT, 'work_dirs',
                                                         'bench_channels_det-hard'))
     parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
@@ -354,10 +397,12 @@ def main() -> None:
         if base.colt.get('init_ticket') else None
     runs = {s: run(sorted(args.levels, reverse=True), s,
                    osp.realpath(osp.join(args.work_root, f'seed_{s}'))
-                   if len(args.seeds) > 1 else args.work_root, args.methods, args.config)
+                   if len(args.seeds) > 1 else args.work_root, args.methods, args.config,
+                   args.groups)
             for s in args.seeds}
     first = runs[args.seeds[0]]
-    result = dict(first, config=args.config, channels=CHANNELS, round_rate=ROUND_RATE,
+    result = dict(first, config=args.config, channels=dict(CHANNELS, channel_groups=args.groups),
+                  round_rate=ROUND_RATE,
                   input_size=INPUT, pretrained=pretrained, seeds=args.seeds,
                   total_seconds=round(time.time() - started, 1),
                   machine=dict(cpu_count=os.cpu_count()))

@@ -111,10 +111,12 @@ def _fake_channel_ticket(model, groups, path, seed=0, depth='inner', divisor=1):
     return mask
 
 
-@pytest.mark.parametrize('depth, divisor', [('inner', 1), ('deep', 8)])
+@pytest.mark.parametrize('depth, divisor', [('inner', 1), ('deep', 8), ('detector', 8)])
 def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path, depth, divisor):
     """export --slim: fewer parameters and FLOPs-bearing channels, the same features; deep
-    tickets also narrow the residual streams, the stem and the FPN's lateral convs."""
+    tickets also narrow the residual streams, the stem and the FPN's lateral convs;
+    whole-detector tickets also the RPN conv and the RoI head's FCs, with the same head
+    outputs."""
     from mmengine.runner import load_checkpoint
 
     from colt_det.core.prunable import channel_groups
@@ -124,9 +126,19 @@ def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path, depth, div
     task = get_task('det')
     model = task.build_model(cfg)
     groups = channel_groups(model, depth)
-    if depth == 'deep':
-        producers = {n for g in groups for n in g.producers}
-        consumers = {n for g in groups for n in g.consumers}
+    producers = {n for g in groups for n in g.producers}
+    consumers = {n for g in groups for n in g.consumers}
+    heads = {'rpn_head.rpn_conv.weight', 'roi_head.bbox_head.shared_fcs.0.weight',
+             'roi_head.bbox_head.shared_fcs.1.weight'}
+    assert (heads <= producers) == (depth == 'detector')
+    if depth == 'detector':
+        assert {'rpn_head.rpn_cls.weight', 'rpn_head.rpn_reg.weight',
+                'roi_head.bbox_head.fc_cls.weight', 'roi_head.bbox_head.fc_reg.weight',
+                'roi_head.bbox_head.shared_fcs.1.weight'} <= consumers
+        # the classifier's and regressor's outputs, and the neck's, keep their width
+        assert not any(n.startswith(('neck.fpn_convs', 'roi_head.bbox_head.fc_',
+                                     'rpn_head.rpn_cls', 'rpn_head.rpn_reg')) for n in producers)
+    if depth != 'inner':
         assert {'backbone.conv1.weight', 'backbone.layer2.0.downsample.0.weight',
                 'backbone.layer4.1.conv2.weight'} <= producers  # stem and residual streams
         assert 'neck.lateral_convs.3.conv.weight' in consumers  # reads layer4's stream
@@ -148,8 +160,16 @@ def test_slim_detector_equals_the_masked_detector(voc_data, tmp_path, depth, div
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
         want, got = model.extract_feat(x), slim.extract_feat(x)
+        rois = torch.randn(5, 64, 7, 7)
+        heads_want = [model.rpn_head(want), model.roi_head.bbox_head(rois)]
+        heads_got = [slim.rpn_head(got), slim.roi_head.bbox_head(rois)]
     # tolerance: float32 sums over fewer (non-zero) terms in another order
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(want, got))
+    flat = [t for out in (heads_want, heads_got) for t in torch.utils._pytree.tree_leaves(out)]
+    assert len(flat) % 2 == 0 and all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(
+        flat[:len(flat) // 2], flat[len(flat) // 2:]))
+    narrowed = {n for n, p in slim.state_dict().items() if p.shape != model.state_dict()[n].shape}
+    assert (heads <= narrowed) == (depth == 'detector')
     n_full = sum(p.numel() for p in model.parameters())
     n_slim = sum(p.numel() for p in slim.parameters())
     removed = sum(int((~channel_keep(load_ticket(ticket).masks, g)).sum()) for g in groups)

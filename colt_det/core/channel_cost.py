@@ -31,13 +31,15 @@ class ChannelCost:
 
     Args:
         module (nn.Module): the traced module (e.g. a detector's backbone + neck).
-        example (Tensor): the input it is traced with (the MACs are those of this input size).
+        example (Tensor or tuple): the input it is traced with (the MACs are those of this
+            input size; a tuple: its arguments). A layer called more than once (an RPN conv
+            shared by the pyramid's levels) counts every call.
         groups (Sequence[ChannelGroup]): the channel groups a mask prunes.
         prefix (str): the prefix of the groups' parameter names (``''`` when ``module`` is the
             model the groups were found on).
     """
 
-    def __init__(self, module: nn.Module, example: torch.Tensor,
+    def __init__(self, module: nn.Module, example,
                  groups: Sequence[ChannelGroup], prefix: str = '') -> None:
         self.layers: Dict[str, _Layer] = {}
         handles = []
@@ -48,7 +50,7 @@ class ChannelCost:
         module.eval()
         try:
             with torch.no_grad():
-                module(example)
+                module(*example) if isinstance(example, tuple) else module(example)
         finally:
             module.train(was_training)
             for h in handles:
@@ -67,23 +69,36 @@ class ChannelCost:
         def hook(m, inputs, output):
             if isinstance(m, nn.Conv2d):
                 kh, kw = m.kernel_size
-                self.layers[name] = _Layer(kh * kw * output.shape[-2] * output.shape[-1] /
-                                           m.groups, m.in_channels, m.out_channels, m.groups)
-            else:
-                rows = output.numel() // output.shape[-1] // max(1, output.shape[0])
-                self.layers[name] = _Layer(float(rows), m.in_features, m.out_features)
+                layer = _Layer(kh * kw * output.shape[-2] * output.shape[-1] / m.groups,
+                               m.in_channels, m.out_channels, m.groups)
+            else:  # every row is one input's (a batch of RoIs is one image's proposals)
+                layer = _Layer(float(output.numel() // output.shape[-1]), m.in_features,
+                               m.out_features)
+            old = self.layers.get(name)
+            if old is not None:  # called again (another pyramid level): its MACs add up
+                layer.per_pair += old.per_pair
+            self.layers[name] = layer
         return hook
+
+    def part_macs(self, mask=None) -> Dict[str, float]:
+        """:meth:`macs` by the model's top-level parts (``backbone``, ``neck``,
+        ``rpn_head``, ``roi_head``, ...)."""
+        return {part: self.macs(mask, part) for part in dict.fromkeys(
+            n.partition('.')[0] for n in self.layers)}
 
     def kept(self, mask: Mask) -> List[int]:
         """The kept channels of every group under ``mask``."""
         return [int(channel_keep(mask, g).sum()) for g in self.groups]
 
-    def macs(self, mask=None) -> float:
+    def macs(self, mask=None, part: str = '') -> float:
         """Multiply-accumulates of one input under ``mask`` (None: nothing pruned); ``mask``
-        may also be the list of kept channels per group (:meth:`kept`)."""
+        may also be the list of kept channels per group (:meth:`kept`); ``part``: only the
+        layers whose names start with ``part + '.'``."""
         kept = None if mask is None else (mask if isinstance(mask, list) else self.kept(mask))
         total = 0.0
         for name, layer in self.layers.items():
+            if part and not name.startswith(part + '.'):
+                continue
             cin, cout = layer.cin, layer.cout
             if kept is not None and name in self.in_of:
                 g = self.groups[self.in_of[name]]

@@ -19,6 +19,11 @@ never changes the module's output shapes. Two depths:
   read the stage lose those input channels), the stem, and the FPN's lateral channels (summed
   top-down across levels, read by its output convs, whose outputs keep their width). Masking a
   coupled channel zeroes it in every branch of the sum, so it stays zero all the way.
+* ``'detector'``: the deep groups and the heads' own channels, traced on backbone + neck +
+  heads together: the RPN head's shared conv (read by its classification and regression
+  convs), the RoI box head's shared fully connected layers (read by the next one and by the
+  classifier and box regressor), a single-stage head's stacked convs. The neck's outputs keep
+  their width (the RoI extractor and every head read them).
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -51,20 +56,21 @@ class ChannelGroup:
     channels: int = 0
 
 
-def find_channel_groups(module: nn.Module, example_input: torch.Tensor,
+def find_channel_groups(module: nn.Module, example_input,
                         prefix: str = '', coupled: bool = False,
-                        producer_prefix: str = '') -> List[ChannelGroup]:
+                        producer_prefix: str = '', linear: bool = False) -> List[ChannelGroup]:
     """The prunable channel groups of ``module`` (names prefixed with ``prefix``).
 
     Uses torch-pruning's dependency graph on one forward pass of ``example_input``.
 
     Args:
         module (nn.Module): the module traced.
-        example_input (Tensor): an input it runs on.
+        example_input (Tensor or tuple): an input it runs on (a tuple: its arguments).
         prefix (str): prepended to every parameter name.
         coupled (bool): also groups tied by element-wise sums (residual streams).
         producer_prefix (str): only groups whose producing layers' names start with it (e.g.
             ``'backbone.'``: a neck's own channels are not pruned, only read less).
+        linear (bool): also the output features of linear layers (a RoI head's FCs).
     """
     import torch_pruning as tp
 
@@ -73,8 +79,9 @@ def find_channel_groups(module: nn.Module, example_input: torch.Tensor,
     try:
         graph = tp.DependencyGraph().build_dependency(module, example_inputs=example_input)
         names = {m: n for n, m in module.named_modules()}
+        roots = [nn.Conv2d, nn.Linear] if linear else [nn.Conv2d]
         groups = [_as_channel_group(g, names, prefix, coupled) for g in graph.get_all_groups(
-            root_module_types=[nn.Conv2d])]
+            root_module_types=roots)]
     finally:
         module.train(was_training)
     return [g for g in groups if g is not None
@@ -104,6 +111,12 @@ def _as_channel_group(group, names: Dict[nn.Module, str], prefix: str, coupled: 
             if target.bias is not None:
                 producers.append(f'{name}.bias')
             channels = target.out_channels
+        elif isinstance(target, nn.Linear) and 'out_channels' in handler:
+            producers.append(f'{name}.weight')
+            scored.append(f'{name}.weight')
+            if target.bias is not None:
+                producers.append(f'{name}.bias')
+            channels = target.out_features
         elif isinstance(target, nn.modules.batchnorm._BatchNorm) and target.affine:
             producers += [f'{name}.weight', f'{name}.bias']
             buffers += [f'{name}.running_mean', f'{name}.running_var']

@@ -110,6 +110,24 @@ class WeightTaylor(_Observing, WeightScore):
         return {n: self.obs.get(n) for n in weights}
 
 
+def _width(layer: nn.Module, side: str) -> int:
+    """A conv's or linear layer's input (``'in'``) or output channels."""
+    if isinstance(layer, nn.Conv2d):
+        return layer.in_channels if side == 'in' else layer.out_channels
+    return layer.in_features if side == 'in' else layer.out_features
+
+
+def _macs_per(layer: nn.Module, output: torch.Tensor, other: str) -> float:
+    """The MACs one channel of ``layer``'s input (``other='out'``: it multiplies every output
+    channel) or output (``other='in'``) costs in this call: a conv's per position of its
+    output map, a linear layer's per row (a RoI head's: per RoI)."""
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = layer.kernel_size
+        return float(kh * kw * _width(layer, other) // layer.groups * output.shape[-2] *
+                     output.shape[-1])
+    return float(_width(layer, other) * (output.numel() // output.shape[-1]))
+
+
 class _ActivationGradient(_Observing, ChannelScore):
     """Channel statistics of ``a * dL/da`` where the group's consumers read ``a``, and the
     multiply-accumulates one channel costs.
@@ -134,37 +152,34 @@ class _ActivationGradient(_Observing, ChannelScore):
         for group in targets:
             key = group.scored[0]
             for name in group.consumers:
-                conv = modules.get(_module_name(name))
-                if isinstance(conv, nn.Conv2d) and conv.in_channels == group.channels:
-                    self.obs.handles.append(conv.register_forward_hook(self._consumer(key)))
+                layer = modules.get(_module_name(name))
+                if isinstance(layer, (nn.Conv2d, nn.Linear)) and _width(layer, 'in') == \
+                        group.channels:
+                    self.obs.handles.append(layer.register_forward_hook(self._consumer(key)))
             for name in group.scored:
-                conv = modules.get(_module_name(name))
-                if isinstance(conv, nn.Conv2d):
-                    self.obs.handles.append(conv.register_forward_hook(self._producer(key)))
+                layer = modules.get(_module_name(name))
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    self.obs.handles.append(layer.register_forward_hook(self._producer(key)))
 
     def _consumer(self, key: str):
-        def hook(conv, inputs, output):
+        def hook(layer, inputs, output):
             x = inputs[0]
             if not (torch.is_grad_enabled() and x.requires_grad):
                 return  # evaluation, or a frozen part of the model: nothing to learn from
-            kh, kw = conv.kernel_size
-            self.obs.add('macs/' + key, torch.tensor(
-                float(kh * kw * conv.out_channels // conv.groups * output.shape[-2] *
-                      output.shape[-1])))
+            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'out')))
 
-            def on_grad(g, x=x):
-                self.obs.add('stat/' + key, self.reduce((x.detach() * g.detach()).sum((2, 3))))
+            def on_grad(g, x=x):  # (N, C): summed over the positions of a conv's map
+                ag = x.detach() * g.detach()
+                self.obs.add('stat/' + key, self.reduce(ag.sum((2, 3)) if ag.dim() == 4
+                                                        else ag.flatten(0, -2)))
             x.register_hook(on_grad)
         return hook
 
     def _producer(self, key: str):
-        def hook(conv, inputs, output):
+        def hook(layer, inputs, output):
             if not torch.is_grad_enabled():
                 return
-            kh, kw = conv.kernel_size
-            self.obs.add('macs/' + key, torch.tensor(
-                float(kh * kw * conv.in_channels // conv.groups * output.shape[-2] *
-                      output.shape[-1])))
+            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'in')))
         return hook
 
     def __call__(self, weights, group) -> torch.Tensor:

@@ -14,7 +14,10 @@ from .masks import PrunableSpec
 TRACE_SHAPE = (1, 3, 64, 64)
 
 
-CHANNEL_DEPTHS = ('inner', 'deep')
+CHANNEL_DEPTHS = ('inner', 'deep', 'detector')
+
+# RoIs in the trace of a RoI head (any count works: the graph does not depend on it)
+TRACE_ROIS = 4
 
 
 class _BackboneNeck(nn.Module):
@@ -30,10 +33,78 @@ class _BackboneNeck(nn.Module):
         return self.neck(x) if self.neck is not None else x
 
 
+class _Detector(nn.Module):
+    """Backbone, neck and heads as one module (parameter names as in the detector): the
+    neck's outputs go to the RPN head (or a single-stage head) and out; the RoI box head reads
+    a second input, RoI features of the shape the RoI extractor gives it (RoI pooling has no
+    parameters and no channels of its own: the features' channels are the neck's outputs)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+        for part in ('neck', 'rpn_head', 'bbox_head', 'roi_head'):
+            setattr(self, part, getattr(model, part, None))
+
+    def forward(self, x, rois=None):
+        feats = self.backbone(x)
+        feats = self.neck(feats) if self.neck is not None else feats
+        outs = [feats]
+        for head in (self.rpn_head, self.bbox_head):
+            if head is not None:
+                outs.append(head(feats))
+        if rois is not None:
+            outs.append(self.roi_head.bbox_head(rois))
+        return outs
+
+
 def feature_module(model: nn.Module) -> nn.Module:
     """The model's backbone + neck as one module whose parameter names are the model's."""
     model = unwrap(model)
     return _BackboneNeck(model.backbone, getattr(model, 'neck', None))
+
+
+def detector_inputs(model: nn.Module, image: torch.Tensor, proposals: int) -> tuple:
+    """The arguments of the whole-detector trace: ``image`` and, for a two-stage detector,
+    ``proposals`` RoI features of the shape its box head reads."""
+    model = unwrap(model)
+    box = getattr(getattr(model, 'roi_head', None), 'bbox_head', None)
+    if box is None:
+        return (image,)
+    size = tuple(getattr(box, 'roi_feat_size', (7, 7)))
+    return image, torch.randn((proposals, box.in_channels) + size, device=image.device)
+
+
+def test_proposals(model: nn.Module) -> int:
+    """The RoIs a two-stage detector's box head reads per image at test time (its RPN's
+    ``test_cfg.max_per_img``), 0 without a RoI head."""
+    model = unwrap(model)
+    if getattr(model, 'roi_head', None) is None:
+        return 0
+    rpn = (getattr(model, 'test_cfg', None) or {}).get('rpn') or {}
+    return int(rpn.get('max_per_img', 1000))
+
+
+def channel_cost(model: nn.Module, depth: str, input_size, groups: List[ChannelGroup],
+                 proposals: Optional[int] = None):
+    """The :class:`~colt_det.core.channel_cost.ChannelCost` a channel level is a fraction
+    of: backbone + neck for ``'inner'``/``'deep'`` groups, the whole detector (the heads with
+    ``proposals`` RoIs per image, default :func:`test_proposals`) for ``'detector'``.
+
+    Args:
+        model (nn.Module): the model.
+        depth (str): the channel groups' depth.
+        input_size (Sequence[int]): (H, W) of the input the MACs are counted at.
+        groups (List[ChannelGroup]): its channel groups (:func:`channel_groups`).
+        proposals (int, optional): RoIs per image.
+    """
+    from .channel_cost import ChannelCost
+    model = unwrap(model)
+    device = next(model.parameters()).device
+    image = torch.randn((1, 3) + tuple(input_size), device=device)
+    if depth != 'detector':
+        return ChannelCost(feature_module(model), image, groups)
+    count = test_proposals(model) if proposals is None else proposals
+    return ChannelCost(_Detector(model), detector_inputs(model, image, count), groups)
 
 
 def channel_groups(model: nn.Module, depth: str = 'inner') -> List[ChannelGroup]:
@@ -43,7 +114,8 @@ def channel_groups(model: nn.Module, depth: str = 'inner') -> List[ChannelGroup]
         model (nn.Module): a model with a ``backbone`` (and optionally a ``neck``).
         depth (str): ``'inner'``: each block's inner channels; ``'deep'``: every channel of
             backbone + neck that is not one of the neck's outputs (the residual streams, the
-            stem, the FPN's lateral channels), see :mod:`colt_det.core.channels`.
+            stem, the FPN's lateral channels); ``'detector'``: those and the heads' own
+            channels (RPN conv, RoI FCs), see :mod:`colt_det.core.channels`.
     """
     if depth not in CHANNEL_DEPTHS:
         raise ValueError(f'colt.channel_groups must be one of {list(CHANNEL_DEPTHS)}, got '
@@ -69,6 +141,9 @@ def _trace(model: nn.Module, depth: str) -> List[ChannelGroup]:
     example = torch.randn(TRACE_SHAPE, device=device)
     if depth == 'inner':
         groups = find_channel_groups(backbone, example, 'backbone.')
+    elif depth == 'detector':
+        groups = find_channel_groups(_Detector(model), detector_inputs(model, example, TRACE_ROIS),
+                                     coupled=True, linear=True)
     else:
         groups = find_channel_groups(_BackboneNeck(backbone, getattr(model, 'neck', None)),
                                      example, coupled=True)

@@ -2,7 +2,7 @@
 be trusted (batch 1, warm-up, the median of many runs, repeated, models interleaved)."""
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -28,6 +28,28 @@ def feature_macs(detector: nn.Module, input_size: Sequence[int], part: str = 'ex
     finally:
         logger.setLevel(level)
     return int(info['flops'])
+
+
+def detector_macs(detector: nn.Module, input_size: Sequence[int],
+                  proposals: Optional[int] = None) -> Dict[str, int]:
+    """Multiply-accumulates of the whole detector on one image, by part (``backbone``,
+    ``neck``, ``rpn_head``, ``roi_head``, ...) and ``total``: its heads with ``proposals`` RoIs
+    (default: its test-time count, :func:`~colt_det.core.prunable.test_proposals`), RoI
+    pooling, anchors and NMS aside (no multiply-accumulates of a layer). MMEngine's complexity
+    analysis of the traced whole detector."""
+    from mmengine.analysis import FlopAnalyzer
+
+    from ..core.prunable import _Detector, detector_inputs, test_proposals
+    count = test_proposals(detector) if proposals is None else proposals
+    module = _Detector(detector).eval()
+    inputs = detector_inputs(detector, torch.randn(1, 3, *input_size), count)
+    analyzer = FlopAnalyzer(module, inputs).unsupported_ops_warnings(False) \
+        .uncalled_modules_warnings(False)
+    by = analyzer.by_module()
+    out = {part: int(by[part]) for part in ('backbone', 'neck', 'rpn_head', 'bbox_head',
+                                            'roi_head') if by.get(part)}
+    out['total'] = int(analyzer.total())
+    return out
 
 
 def ratio_for_macs(macs_at: Callable[[float], float], level: float, steps: int = 12,

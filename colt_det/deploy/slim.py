@@ -38,15 +38,26 @@ def build_slim_backbone(backbone: dict, shapes: Dict[str, List[int]]) -> nn.Modu
 
 
 @MODELS.register_module(name='SlimModule')
-def build_slim_module(module: dict, shapes: Dict[str, List[int]]) -> nn.Module:
-    """Any module (a neck whose lateral convs read a narrower backbone) built as configured,
-    then every conv/BN in ``shapes`` (names relative to it) narrowed."""
-    return narrow_(ROOT_MODELS.build(copy.deepcopy(module)), shapes)
+def build_slim_module(module: dict, shapes: Dict[str, List[int]], **given) -> nn.Module:
+    """Any module (a neck whose lateral convs read a narrower backbone, a narrower head)
+    built as configured, then every conv/BN/linear layer in ``shapes`` (names relative to it)
+    narrowed.
+
+    Args:
+        module (dict): the module's own config.
+        shapes (dict): ``{'<layer>.weight': shape}`` of its narrowed layers.
+        **given: what the parent adds to the module's config when it builds it (a two-stage
+            detector gives its heads ``train_cfg``, ``test_cfg``, ``num_classes``).
+    """
+    module = copy.deepcopy(module)
+    module.update(given)
+    return narrow_(ROOT_MODELS.build(module), shapes)
 
 
 def narrow_(module: nn.Module, shapes: Dict[str, List[int]]) -> nn.Module:
-    """Replace every conv/BN of ``module`` named in ``shapes`` (``'<name>.weight'``) by a
-    narrower one (fresh weights: load the slim state afterwards); returns ``module``."""
+    """Replace every conv/BN/linear layer of ``module`` named in ``shapes``
+    (``'<name>.weight'``) by a narrower one (fresh weights: load the slim state afterwards);
+    returns ``module``."""
     for name, child in list(module.named_modules()):
         shape = shapes.get(f'{name}.weight')
         if shape is not None:
@@ -73,6 +84,8 @@ def _narrowed(layer: nn.Module, shape: List[int]) -> nn.Module:
         return nn.Conv2d(shape[1] * layer.groups, shape[0], layer.kernel_size, layer.stride,
                          layer.padding, layer.dilation, layer.groups, layer.bias is not None,
                          layer.padding_mode)
+    if isinstance(layer, nn.Linear):
+        return nn.Linear(shape[1], shape[0], layer.bias is not None)
     if isinstance(layer, nn.modules.batchnorm._BatchNorm):
         return type(layer)(shape[0], layer.eps, layer.momentum, layer.affine,
                            layer.track_running_stats)
@@ -96,9 +109,9 @@ def slim_state(state: Dict[str, torch.Tensor], mask: Dict[str, torch.Tensor],
 
 
 def slim_config(cfg: Config, shapes: Dict[str, list]) -> Config:
-    """``cfg`` with its backbone wrapped in ``colt_det.SlimBackbone`` and, where its layers
-    changed too (deep channel tickets), its neck in ``colt_det.SlimModule`` (no ``colt``
-    block)."""
+    """``cfg`` with its backbone wrapped in ``colt_det.SlimBackbone`` and, where their layers
+    changed too, its neck (deep channel tickets) and heads (whole-detector ones) in
+    ``colt_det.SlimModule`` (no ``colt`` block)."""
     out = copy.deepcopy(cfg)
     out.pop('colt', None)
 
@@ -106,9 +119,10 @@ def slim_config(cfg: Config, shapes: Dict[str, list]) -> Config:
         return {n[len(part) + 1:]: s for n, s in shapes.items() if n.startswith(part + '.')}
     out.model.backbone = dict(type='colt_det.SlimBackbone', backbone=out.model.backbone,
                               shapes=rel('backbone'))
-    if rel('neck'):
-        out.model.neck = dict(type='colt_det.SlimModule', module=out.model.neck,
-                              shapes=rel('neck'))
+    for part in ('neck', 'rpn_head', 'roi_head', 'bbox_head'):
+        if rel(part):
+            out.model[part] = dict(type='colt_det.SlimModule', module=out.model[part],
+                                   shapes=rel(part))
     return out
 
 

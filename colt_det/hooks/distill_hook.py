@@ -1,4 +1,5 @@
-"""DistillHook: the final training learns from the dense parent's FPN features (PKD)."""
+"""DistillHook: the final training learns from the dense parent's FPN features (PKD) and,
+optionally, its RoI head's class logits (KL)."""
 import torch
 from mmengine.hooks import Hook
 
@@ -18,10 +19,24 @@ def pkd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.mse_loss(norm(student), norm(teacher)) / 2
 
 
+def logit_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float = 1.0
+             ) -> torch.Tensor:
+    """KL(teacher || student) of the class distributions at ``temperature``, times its square
+    (Hinton et al. 2015: the gradients keep their scale), averaged over the rows (RoIs)."""
+    t = temperature
+    log_s = torch.nn.functional.log_softmax(student / t, dim=-1)
+    log_t = torch.nn.functional.log_softmax(teacher / t, dim=-1)
+    return torch.nn.functional.kl_div(log_s, log_t, log_target=True,
+                                      reduction='batchmean') * t * t
+
+
 @HOOKS.register_module()
 class DistillHook(Hook):
     """Adds ``fpn_weight`` x the PKD loss between the student's and the teacher's neck outputs
-    (every level) to the detector's training loss (``loss_distill``).
+    (every level) to the detector's training loss (``loss_distill``) and, with
+    ``logit_weight`` > 0 on a two-stage detector, ``logit_weight`` x the KL divergence between
+    the teacher's and the student's RoI class logits on the student's own sampled RoIs
+    (``loss_distill_logits``: the teacher's box head runs on its own features at those RoIs).
 
     The teacher is built from the stage's own model config (the dense parent of a ticket has
     the student's architecture: a channel ticket is trained full-width under its mask), its
@@ -34,14 +49,20 @@ class DistillHook(Hook):
     Args:
         teacher (str): the teacher's checkpoint (e.g. the dense run's ``final_masked.pth``).
         fpn_weight (float): the weight of the PKD loss of each neck level.
+        logit_weight (float): the weight of the KL loss on the RoI class logits (0: none).
+        temperature (float): the softmax temperature of that KL loss.
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, teacher: str, fpn_weight: float = 6.0) -> None:
+    def __init__(self, teacher: str, fpn_weight: float = 6.0, logit_weight: float = 0.0,
+                 temperature: float = 1.0) -> None:
         self.teacher_path = teacher
         self.fpn_weight = float(fpn_weight)
+        self.logit_weight = float(logit_weight)
+        self.temperature = float(temperature)
         self._model = None
+        self._patched = []  # (object, attribute name) set on instances, removed after training
 
     def before_train(self, runner) -> None:
         student = unwrap(runner.model)
@@ -49,6 +70,19 @@ class DistillHook(Hook):
         self._model = student
         loss, extract = student.loss, student.extract_feat
         captured = {}
+        logits = self.logit_weight > 0
+        if logits and getattr(student, 'roi_head', None) is None:
+            raise ValueError('colt.distill.logit_weight distils a RoI head\'s class logits: '
+                             'this detector has none (set logit_weight=0)')
+        if logits:
+            bbox_forward = student.roi_head._bbox_forward
+
+            def captured_bbox_forward(x, rois):
+                out = bbox_forward(x, rois)
+                if student.training:  # the training loss's RoIs (not a validation pass)
+                    captured.setdefault('rois', []).append((rois, out['cls_score']))
+                return out
+            self._patch(student.roi_head, '_bbox_forward', captured_bbox_forward)
 
         def extract_feat(batch_inputs):
             captured['feats'] = extract(batch_inputs)
@@ -62,18 +96,30 @@ class DistillHook(Hook):
                     target = teacher.extract_feat(captured['inputs'])
                 losses['loss_distill'] = self.fpn_weight * sum(
                     pkd_loss(s, _same_shape(s, t)) for s, t in zip(captured['feats'], target))
+                if captured.get('rois'):
+                    with torch.no_grad():
+                        want = [teacher.roi_head._bbox_forward(target, r)['cls_score']
+                                for r, _ in captured['rois']]
+                    losses['loss_distill_logits'] = self.logit_weight * sum(
+                        logit_kl(s, t, self.temperature)
+                        for (_, s), t in zip(captured['rois'], want))
             captured.clear()
             return losses
-        student.extract_feat = extract_feat  # instance attributes: the class stays as it is
-        student.loss = distilled_loss
+        # instance attributes: the classes stay as they are
+        self._patch(student, 'extract_feat', extract_feat)
+        self._patch(student, 'loss', distilled_loss)
+
+    def _patch(self, obj, name: str, fn) -> None:
+        setattr(obj, name, fn)
+        self._patched.append((obj, name))
 
     def after_train(self, runner) -> None:
         self._release()
 
     def _release(self) -> None:
-        if self._model is not None:
-            for name in ('loss', 'extract_feat'):
-                self._model.__dict__.pop(name, None)
+        for obj, name in self._patched:
+            obj.__dict__.pop(name, None)
+        self._patched = []
         self._model = None
 
 

@@ -7,9 +7,8 @@ from mmengine.hooks import Hook
 
 from ..core import MaskEnforcer, Pruner, broadcast_mask, model_weights, ones_mask, save_mask
 from ..core.apply import unwrap
-from ..core.channel_cost import ChannelCost
 from ..core.channels import channel_keep, channel_mask, channel_param_names
-from ..core.prunable import channel_groups, feature_module
+from ..core.prunable import channel_cost, channel_groups
 from ..core.schedule import cubic_sparsity, schedule_steps
 from ..registry import HOOKS
 
@@ -20,6 +19,10 @@ _STATE = 'colt_progressive'  # the hook's key in the stage's MMEngine checkpoint
 class ProgressiveChannelHook(Hook):
     """Prunes channel groups during training, a block of ``divisor`` channels at a time, until
     the traced part's multiply-accumulates reach ``target_macs`` of the dense model's.
+
+    The MACs are the backbone + neck's (``depth`` ``'inner'``/``'deep'``) or the whole
+    detector's at its test-time proposal count (``'detector'``: the heads' channels are
+    pruned too).
 
     Every ``every`` iterations from ``start`` to ``end`` it removes the lowest-scoring blocks
     (each the ``divisor`` lowest-scoring kept channels of one group, ranked against every other
@@ -35,7 +38,7 @@ class ProgressiveChannelHook(Hook):
         target_macs (float): the MACs to reach, a fraction of the dense model's in (0, 1).
         start, end, every (int or float): iterations (int) or fractions of the training.
         score (str): a registered channel score.
-        depth (str): the channel groups (``'inner'`` or ``'deep'``).
+        depth (str): the channel groups (``'inner'``, ``'deep'`` or ``'detector'``).
         divisor (int): channels removed per step from one group; widths stay multiples of it.
         input_size (Sequence[int]): (H, W) the MACs are counted at.
         out_mask (str, optional): where the final mask is written.
@@ -62,9 +65,7 @@ class ProgressiveChannelHook(Hook):
         self.start, self.end, self.steps = schedule_steps(self.window, runner.max_iters,
                                                           'progressive')
         self.groups = channel_groups(model, self.depth)
-        device = next(model.parameters()).device
-        self.cost = ChannelCost(feature_module(model),
-                                torch.randn((1, 3) + self.input_size, device=device), self.groups)
+        self.cost = channel_cost(model, self.depth, self.input_size, self.groups)
         if self.mask is None:  # a fresh stage; a resumed one restored its mask
             self.mask = ones_mask(model, channel_param_names(self.groups))
         self.enforcer = MaskEnforcer(model, self.mask)

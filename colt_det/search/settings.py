@@ -14,8 +14,9 @@ from .method import get_method, registered_methods
 # colt.early_stop: check the mask every `interval` iterations, stop once it moved less than
 # `eps` (normalised Hamming distance) for `patience` checks in a row (Early-Bird)
 EARLY_STOP_DEFAULTS = dict(interval=50, eps=0.01, patience=1)
-# colt.distill: the teacher's checkpoint (required) and the weight of each neck level's PKD loss
-DISTILL_DEFAULTS = dict(teacher=None, fpn_weight=6.0)
+# colt.distill: the teacher's checkpoint (required), the weight of each neck level's PKD loss,
+# and the weight and temperature of the KL loss on the RoI head's class logits (0: off)
+DISTILL_DEFAULTS = dict(teacher=None, fpn_weight=6.0, logit_weight=0.0, temperature=1.0)
 
 
 @dataclass
@@ -179,9 +180,12 @@ class ColtSettings:
                 raise ValueError(f"colt.distill needs teacher='<checkpoint>.pth' (the dense "
                                  f"parent, e.g. a dense run's final_masked.pth), got "
                                  f"{d['teacher']!r}")
-            w = d['fpn_weight']
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
-                raise ValueError(f'colt.distill.fpn_weight must be a number >= 0, got {w!r}')
+            for key, low in (('fpn_weight', 0.0), ('logit_weight', 0.0), ('temperature', None)):
+                w = d[key]
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or (
+                        w < 0 if low is not None else w <= 0):
+                    raise ValueError(f"colt.distill.{key} must be a number "
+                                     f"{'>= 0' if low is not None else '> 0'}, got {w!r}")
             if self.task != 'det':
                 raise ValueError("colt.distill distils a detector's neck features: use it "
                                  "with task='det'")

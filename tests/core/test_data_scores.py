@@ -119,6 +119,51 @@ def test_channel_taylor_and_fisher_match_the_activation_gradient_products(name):
     assert torch.allclose(got, expected, rtol=1e-4, atol=1e-12)
 
 
+class _Fcs(nn.Module):
+    """fc1 (12 -> 8) -> ReLU -> fc2 (8 -> 4): a RoI head's shared FCs, one group of 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(12, 8)
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+@pytest.mark.parametrize('name', ['taylor', 'fisher', 'fisher_macs'])
+def test_linear_groups_score_per_row_like_a_conv_per_sample(name):
+    """A RoI head's FCs (whole-detector groups): every row (RoI) is a sample, its cost the
+    layers' weights one feature meets per row."""
+    torch.manual_seed(0)
+    net = _Fcs()
+    groups = find_channel_groups(net, torch.randn(5, 12), linear=True)
+    assert [g.scored for g in groups] == [['fc1.weight']]
+    assert find_channel_groups(net, torch.randn(5, 12)) == []  # convs only without linear
+    pruner = Pruner(name, scope='layer', groups=groups)
+    pruner.prepare(net, ones_mask(net, channel_param_names(groups)))
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(6, 12, generator=g), torch.randn(6, 4, generator=g))
+               for _ in range(3)]
+    _train(net, batches)
+    pruner.remove()
+    stats = []
+    for x, t in batches:
+        a = torch.relu(net.fc1(x))
+        a.retain_grad()
+        (net.fc2(a) - t).pow(2).mean().backward()
+        stats.append(a.detach() * a.grad)
+        net.zero_grad()
+    if name == 'taylor':
+        expected = sum(s.sum(0).abs() for s in stats)
+    else:
+        expected = sum(s.pow(2).sum(0) for s in stats)
+    if name.endswith('_macs'):  # per forward: fc1's 12 inputs and fc2's 4 outputs, 6 rows
+        expected = expected / (len(batches) * (12 + 4) * 6)
+    got = pruner.score(model_weights(net), groups[0])
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-12)
+
+
 def test_a_channel_the_loss_ignores_goes_first_whatever_its_filter_norm():
     torch.manual_seed(0)
     net = _Net()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from colt_det.core import load_ticket
-from colt_det.hooks.distill_hook import pkd_loss
+from colt_det.hooks.distill_hook import logit_kl, pkd_loss
 
 from conftest import det_config, dumped, killed_and_resumed, load_tool, one_line_error
 
@@ -22,6 +22,60 @@ def test_pkd_is_one_minus_the_pearson_correlation_per_channel():
     r = torch.stack([torch.corrcoef(torch.stack([a[c], b[c]]))[0, 1] for c in range(3)])
     n = a.shape[1]  # the unbiased std in the normalisation: (n - 1) / n of 1 - r
     assert pkd_loss(s, t) == pytest.approx(float((1 - r).mean() * (n - 1) / n), rel=1e-4)
+
+
+def test_logit_kl_is_the_tempered_kl_divergence_per_roi():
+    g = torch.Generator().manual_seed(0)
+    s, t = torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
+    assert logit_kl(s, s) == pytest.approx(0.0, abs=1e-7)
+    assert logit_kl(s, s + 3.0) == pytest.approx(0.0, abs=1e-6)  # a shift of the logits
+    for temp in (1.0, 4.0):
+        p, q = torch.softmax(t / temp, 1), torch.softmax(s / temp, 1)
+        by_hand = (p * (p.log() - q.log())).sum(1).mean() * temp ** 2
+        assert logit_kl(s, t, temp) == pytest.approx(float(by_hand), rel=1e-5)
+
+
+def test_the_logit_loss_reads_the_teachers_box_head_at_the_students_rois(voc_data, tmp_path,
+                                                                          teacher):
+    """A teacher equal to the student gives a zero KL loss (so both box heads saw the same
+    RoIs and features); another teacher a positive one; a validation pass captures nothing."""
+    import types
+
+    from mmengine.runner import Runner
+
+    from colt_det.hooks.distill_hook import DistillHook
+    from colt_det.runtime.checkpoints import atomic_torch_save
+    from colt_det.tasks.base import get_task
+    cfg = _cfg(voc_data, str(tmp_path / 'w'), teacher)
+    task = get_task('det')
+    student = task.build_model(cfg)
+    same = str(tmp_path / 'same.pth')
+    atomic_torch_save(dict(state_dict=student.state_dict()), same)
+    torch.manual_seed(0)
+    batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+
+    def losses(path):
+        runner = types.SimpleNamespace(model=student, cfg=cfg,
+                                       build_model=lambda c: task.build_model(cfg))
+        hook = DistillHook(path, fpn_weight=1.0, logit_weight=2.0, temperature=2.0)
+        hook.before_train(runner)
+        student.train()
+        for m in student.modules():  # batch statistics would differ from the teacher's
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        torch.manual_seed(1)  # the same RoI sampling for both calls
+        data = student.data_preprocessor(batch, True)
+        with torch.no_grad():
+            out = student.loss(data['inputs'], data['data_samples'])
+        hook.after_train(runner)
+        assert 'loss' not in student.__dict__ and '_bbox_forward' not in \
+            student.roi_head.__dict__  # released: the classes' methods again
+        return out
+    mine = losses(same)
+    assert float(mine['loss_distill_logits']) == pytest.approx(0.0, abs=1e-6)
+    assert float(mine['loss_distill']) == pytest.approx(0.0, abs=1e-4)
+    other = losses(teacher)
+    assert float(other['loss_distill_logits']) > 1e-4
 
 
 @pytest.fixture(scope='module')
@@ -48,10 +102,12 @@ def test_a_distilled_final_training_keeps_the_teacher_out_of_every_file(voc_data
     from colt_det.tasks.base import get_task
     work = str(tmp_path / 'w')
     cfg = _cfg(voc_data, work, teacher, keep_stage_checkpoints=True)
+    cfg.colt.distill.logit_weight = 1.0
     ColtSearch(cfg).run()
     logs = ''.join(open(f).read() for f in glob.glob(osp.join(work, 'final', '**', '*.json'),
                                                       recursive=True))
-    assert 'loss_distill' in logs  # the loss was part of the training
+    # the losses were part of the training
+    assert '"loss_distill"' in logs and '"loss_distill_logits"' in logs
     student = set(get_task('det').build_model(cfg).state_dict())
     for path in glob.glob(osp.join(work, '**', '*.pth'), recursive=True):
         state = torch.load(path, map_location='cpu', weights_only=False)

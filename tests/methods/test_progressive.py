@@ -37,23 +37,69 @@ def test_the_channel_cost_is_what_the_slim_model_costs(voc_data):
     assert cost.fraction(mask) < 0.9
 
 
-def test_a_progressive_detector_search_reaches_its_macs_and_exports_slim(voc_data, tmp_path):
-    from colt_det.core.channel_cost import ChannelCost
-    from colt_det.core.prunable import channel_groups, feature_module
+def test_the_whole_detector_cost_is_what_the_slim_detector_costs(voc_data):
+    """Whole-detector channel groups: ChannelCost over backbone, neck, RPN head and RoI head
+    at a fixed proposal count against MMEngine's analysis of the slim detector, part by part;
+    the heads are a real share of it and lose MACs under the mask."""
+    from colt_det.core import ones_mask
+    from colt_det.core.channels import channel_mask, channel_param_names
+    from colt_det.core.prunable import channel_cost, channel_groups, test_proposals
+    from colt_det.deploy.measure import detector_macs
+    from colt_det.deploy.slim import slim_copy
+    from colt_det.tasks.base import get_task
+    model = get_task('det').build_model(det_config(voc_data, '/tmp/unused')).eval()
+    assert test_proposals(model) == model.test_cfg.rpn.max_per_img
+    groups = channel_groups(model, 'detector')
+    cost = channel_cost(model, 'detector', (96, 96), groups)
+    dense = detector_macs(model, (96, 96))
+    assert set(dense) == {'backbone', 'neck', 'rpn_head', 'roi_head', 'total'}
+    assert dense['roi_head'] > 0.1 * dense['total']  # 100 RoIs through two FCs
+    parts = cost.part_macs()
+    for part in ('backbone', 'neck', 'rpn_head', 'roi_head'):
+        assert parts[part] == pytest.approx(dense[part], rel=0.01), part
+    assert cost.dense == pytest.approx(dense['total'], rel=0.01)
+    # fewer proposals: the RoI head costs proportionally less, the rest is unchanged
+    fewer = channel_cost(model, 'detector', (96, 96), groups, proposals=10).part_macs()
+    assert fewer['roi_head'] == pytest.approx(parts['roi_head'] / 10, rel=1e-6)
+    assert fewer['backbone'] == parts['backbone']
+    g = torch.Generator().manual_seed(0)
+    keeps = [torch.rand(x.channels, generator=g) > 0.5 for x in groups]
+    for k in keeps:
+        k[0] = True
+    mask = channel_mask(ones_mask(model, channel_param_names(groups)), groups, keeps)
+    slim = detector_macs(slim_copy(model, mask, groups), (96, 96))
+    pruned = cost.part_macs(mask)
+    for part in ('backbone', 'neck', 'rpn_head', 'roi_head', 'total'):
+        got = cost.macs(mask) if part == 'total' else pruned[part]
+        assert got == pytest.approx(slim[part], rel=0.01), part
+        assert slim[part] < 0.9 * dense[part], part
+
+
+@pytest.mark.parametrize('depth', ['detector'])
+def test_a_progressive_detector_search_reaches_its_macs_and_exports_slim(voc_data, tmp_path,
+                                                                         depth):
+    """The whole detector: its MACs (heads at the test proposal count) reach the target,
+    the heads' channels are among those pruned, the slim export costs what the mask does."""
+    from colt_det.core.prunable import channel_cost, channel_groups
     from colt_det.search import ColtSearch
     from colt_det.tasks.base import get_task
     work = str(tmp_path / 'w')
     cfg = det_config(voc_data, work, method='progressive', granularity='channel',
-                     channel_groups='deep', channel_divisor=8, channel_score='fisher_macs',
+                     # the filters' L1 norm: the heads' FCs start small (on this toy data and
+                     # schedule, their Fisher is larger than the backbone's inner channels')
+                     channel_groups=depth, channel_divisor=8, channel_score='l1',
                      progressive=dict(target_macs=0.5, end=0.6, every=2,
                                       input_size=(96, 96)), progress_interval=0)
     summary = ColtSearch(cfg).run()
     ticket = load_ticket(osp.join(work, 'tickets', 'final.safetensors'))
     model = get_task('det').build_model(cfg).eval()
-    groups = channel_groups(model, 'deep')
-    frac = ChannelCost(feature_module(model), torch.randn(1, 3, 96, 96),
-                       groups).fraction(ticket.masks)
+    groups = channel_groups(model, depth)
+    cost = channel_cost(model, depth, (96, 96), groups)
+    frac = cost.fraction(ticket.masks)
     assert 0.4 <= frac <= 0.5  # reached, and not by much more than one block
+    heads = [g for g in groups if g.scored[0].startswith(('rpn_head.', 'roi_head.'))]
+    assert len(heads) == 3 and any(
+        not ticket.masks[g.scored[0]].flatten(1).any(1).all() for g in heads)
     widths = [int(ticket.masks[g.scored[0]].flatten(1).any(1).sum()) for g in groups]
     assert all(w % 8 == 0 and w > 0 for w in widths)
     assert len(set(w / g.channels for w, g in zip(widths, groups))) > 2  # non-uniform
@@ -62,11 +108,11 @@ def test_a_progressive_detector_search_reaches_its_macs_and_exports_slim(voc_dat
     cfg.dump(config)
     assert load_tool('export_ticket').main([osp.join(work, 'tickets', 'final.safetensors'),
                                             str(tmp_path / 'slim'), '--slim', config]) == 0
-    from colt_det.deploy.measure import feature_macs
+    from colt_det.deploy.measure import detector_macs
     from colt_det.deploy.onnx import load_detector
     slim, _ = load_detector(str(tmp_path / 'slim.py'), str(tmp_path / 'slim.pth'))
-    assert feature_macs(slim, (96, 96)) / feature_macs(model, (96, 96)) == \
-        pytest.approx(frac, abs=0.005)
+    assert detector_macs(slim, (96, 96))['total'] / detector_macs(model, (96, 96))['total'] \
+        == pytest.approx(frac, abs=0.005)
 
 
 def test_progressive_pruning_killed_mid_training_resumes_to_the_same_ticket(
