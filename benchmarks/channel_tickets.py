@@ -25,6 +25,10 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
     progressive-distill    progressive-fisher, distilled from dense as oneshot-l1bn-distill
         (every method trains the same final schedule: equal images; the progressive ones prune
         inside it)
+    scratch           the from-scratch control (Liu et al., ICLR 2019): the widths of the
+                      level's best-placed own ticket (progressive-distill, else
+                      progressive-fisher, else oneshot-l1bn), reinitialised (a seeded random
+                      theta0, no pretrained backbone), trained with the same schedule
     dense             the same schedule, nothing pruned
 
 Every ticket is then fine-tuned with the final schedule (the same for all), exported with
@@ -77,7 +81,10 @@ PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
                'progressive-fisher-raw': dict(channel_score='fisher'),
                'progressive-distill': dict(channel_score='fisher_macs', distill=True)}
 SCHEDULE = dict(start=0.0, end=0.5, every=0.01)  # the MACs fall over the first half
-METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 'dense']
+METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 'scratch',
+                                                                       'dense']
+# whose widths the from-scratch control takes, first present first
+SCRATCH_FROM = ('progressive-distill', 'progressive-fisher', 'oneshot-l1bn')
 OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn', 'oneshot-l1bn-distill',
        'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill')  # colt_det's own
 INPUT = (128, 128)  # the det-hard detector's test scale
@@ -229,8 +236,19 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
             f = final(name, level, distilled(dict(
                 PROGRESSIVE[name], method='progressive',
                 progressive=dict(SCHEDULE, target_macs=level, input_size=INPUT))))
+            widths[(name, level)] = WorkDir(f['work']).final_ticket
             rows.append(_row(name, level, f, measure.macs(
                 load_ticket(WorkDir(f['work']).final_ticket).masks)))
+    if 'scratch' in methods:
+        for level in levels:
+            src = next((m for m in SCRATCH_FROM if (m, level) in widths), None)
+            if src is None:
+                raise SystemExit(f'scratch takes the widths of one of {list(SCRATCH_FROM)}: '
+                                 f'add one to --methods')
+            f = final('scratch', level, dict(method='mask', mask_from=widths[(src, level)],
+                                             init_ticket=None))
+            rows.append(_row('scratch', level, f, measure.macs(
+                load_ticket(WorkDir(f['work']).final_ticket).masks), widths_of=src))
     if 'random' in methods:
         for level in levels:
             src = widths[('oneshot-l1', level)]
@@ -324,6 +342,8 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
         by = {r['method']: r for r in rows}
         own = [r for r in rows if r['method'] in OWN]
         pairs = [('random', 'oneshot-l1', 'same widths'), ('channel-colt-N2', 'channel-imp', '')]
+        if 'scratch' in by:
+            pairs.append(('scratch', by['scratch']['widths_of'], 'same widths, reinitialised'))
         if own:
             pairs.append(('torch-pruning', max(own, key=lambda r: r['metric'])['method'],
                           "colt_det's best"))
@@ -341,6 +361,7 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
 
 
 COMPARE = [('progressive-fisher', 'oneshot-l1bn', 'during training vs one-shot'),
+           ('progressive-distill', 'oneshot-l1bn', 'progressive + distillation vs one-shot'),
            ('progressive-fisher', 'progressive-fisher-raw', 'MACs-normalised vs raw Fisher'),
            ('progressive-distill', 'progressive-fisher', 'distillation'),
            ('oneshot-l1bn-distill', 'oneshot-l1bn', 'distillation')]
@@ -361,6 +382,8 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
         by = {r['method']: r for r in result['rows'] if r['level'] == level}
         pairs = [(m, 'dense', '') for m in METHODS if m in by]
         pairs += [(a, b, why) for a, b, why in COMPARE if a in by and b in by]
+        if 'scratch' in by and by['scratch'].get('widths_of') in by:
+            pairs.append(('scratch', by['scratch']['widths_of'], 'same widths, reinitialised'))
         values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
         values['dense'] = dense
         lines = block([(values[a], values[b], margin if b == 'dense' else None)

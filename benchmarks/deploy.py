@@ -13,6 +13,13 @@ their spread (max - min). Two detectors:
   one-shot deep channel tickets (filter L1, widths a multiple of 8) whose backbone + neck MACs
   are each level's.
 
+``--detectors found`` times the det-hard architectures a channel benchmark found (its JSON's slim
+exports of one seed, ``--channel-json``, ``--seed``; at their trained weights) as *whole
+detectors*: the tensor layers of backbone, neck, RPN head and RoI head with the test-time
+proposal count (``colt_det.core.prunable.WholeDetector``: RoI pooling, anchors and NMS aside) in
+eager torch, and the ONNX part (backbone + neck + RPN head) in onnxruntime, at their own input
+size and at VOC scale (latency depends on the architecture and the input, not on the data).
+
 ``--int8`` adds each model's onnxruntime static INT8 (``colt_det.deploy.int8``: QDQ, per-channel
 weights), timed beside its fp32 part and against dense fp32 (``deploy.int8_table``).
 
@@ -70,17 +77,21 @@ def _runners(name: str, model, size, tmp: str, threads: int, int8: bool = False)
     return out
 
 
-def det_hard_models(channel_json: str):
-    """(name, model, MACs fractions, mAP) of dense and every slim ticket of the JSON."""
+def det_hard_models(channel_json: str, seed: Optional[int] = None):
+    """(name, model, MACs fractions, mAP) of dense and every slim ticket of the JSON (of
+    ``seed``'s run, default its first seed)."""
     import torch
 
+    from colt_det.core.io import resolve_path
     from colt_det.deploy.onnx import load_detector
     with open(channel_json) as f:
         result = json.load(f)
-    runs = result.get('runs', {}).get(str(result['seeds'][0]))
+    runs = result.get('runs', {}).get(str(result['seeds'][0] if seed is None else seed))
     rows = (runs or result)['rows']
     from colt_det.search.workdir import WorkDir
     dense_work = osp.join(ROOT, 'work_dirs', 'bench_channels_det-hard', 'dense')
+    if rows and rows[0].get('work'):  # the dense run beside the tickets' (its seed's)
+        dense_work = osp.join(osp.dirname(resolve_path(rows[0]['work'], ROOT)), 'dense')
     sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
     import search_cost
     cfg = search_cost.load_cfg(result['config'], dense_work, {})
@@ -89,15 +100,87 @@ def det_hard_models(channel_json: str):
     state = torch.load(WorkDir(dense_work).final_masked, map_location='cpu',
                        weights_only=False)['state_dict']
     dense.load_state_dict(state)
-    out = [('dense', dense, dict(backbone=1.0, extract_feat=1.0), result['dense']['metric'])]
+    out = [('dense', dense, dict(backbone=1.0, extract_feat=1.0, detector=1.0),
+            ((runs or result)['dense'] or result['dense'])['metric'])]
     for r in rows:
-        slim = r.get('slim') or osp.join(ROOT, 'work_dirs', 'bench_channels_det-hard',
-                                         f"{r['method']}_final_{r['level']:g}", 'slim', 'slim')
+        slim = resolve_path(r['slim'], ROOT) if r.get('slim') else osp.join(
+            ROOT, 'work_dirs', 'bench_channels_det-hard', f"{r['method']}_final_{r['level']:g}",
+            'slim', 'slim')
         model, _ = load_detector(slim + '.py', slim + '.pth')
         out.append((f"{r['method']} {r['level']:g}", model,
-                    dict(backbone=r['macs_backbone'], extract_feat=r['macs_backbone_neck']),
-                    r['metric']))
+                    dict(backbone=r['macs_backbone'], extract_feat=r['macs_backbone_neck'],
+                         detector=r.get('macs_detector')), r['metric']))
     return out, tuple(result['input_size'])
+
+
+def _whole_runners(name: str, model, size, tmp: str, threads: int) -> dict:
+    """The whole detector's tensor layers in eager torch (the RoI head at the test-time
+    proposal count) and its ONNX part (backbone + neck + RPN head) in onnxruntime."""
+    import torch
+
+    from colt_det.core.prunable import WholeDetector, detector_inputs, test_proposals
+    from colt_det.deploy.onnx import TensorPart, onnx_session
+    whole = WholeDetector(model).eval()
+    inputs = detector_inputs(model, torch.randn(1, 3, *size), test_proposals(model))
+    part = TensorPart(model, with_rpn=True).eval()
+    path = osp.join(tmp, f'{len(os.listdir(tmp))}.onnx')
+    with torch.no_grad():
+        torch.onnx.export(part, (inputs[0],), path, dynamo=False, opset_version=17,
+                          input_names=['image'])
+    session = onnx_session(path, threads)
+    feed = {'image': inputs[0].numpy()}
+
+    def eager():
+        with torch.no_grad():
+            whole(*inputs)
+    return {f'{name}|eager': eager, f'{name}|onnxruntime': lambda: session.run(None, feed)}
+
+
+def found_rows(channel_json: str, seed: Optional[int], sizes, args, threads: int) -> List[dict]:
+    """Latency rows of the found det-hard architectures as whole detectors, per input size:
+    one interleaved measurement per size, speed-ups against dense at the same size."""
+    from colt_det.deploy.measure import detector_macs, interleaved_latency
+    models, own = det_hard_models(channel_json, seed)
+    rows = []
+    for size in [tuple(own)] + [tuple(x) for x in sizes if tuple(x) != tuple(own)]:
+        with tempfile.TemporaryDirectory() as tmp:
+            runners = {}
+            for name, model, _, _ in models:
+                runners.update(_whole_runners(name, model, size, tmp, threads))
+            times = interleaved_latency(runners, args.runs, args.warmup, args.repeats)
+        dense_macs = detector_macs(models[0][1], size)
+        at = []
+        for name, model, macs, metric in models:
+            parts = detector_macs(model, size)
+            row = dict(name=name, input_size=list(size), metric=metric,
+                       params=sum(p.numel() for p in model.parameters()),
+                       macs=parts, macs_detector=parts['total'] / dense_macs['total'],
+                       macs_level=macs)
+            for rt in ('eager', 'onnxruntime'):
+                t = times[f'{name}|{rt}']
+                row[f'{rt}_ms'], row[f'{rt}_spread_ms'] = 1e3 * t['median'], 1e3 * t['spread']
+            at.append(row)
+        for row in at:
+            for rt in ('eager', 'onnxruntime'):
+                row[f'{rt}_speedup'] = at[0][f'{rt}_ms'] / row[f'{rt}_ms']
+        rows += at
+    return rows
+
+
+def found_table(det: dict) -> str:
+    """The found architectures' whole-detector latency, per input size."""
+    lines = ['| model | input | whole-detector MACs | eager ms (whole) | onnxruntime ms '
+             '(backbone+neck+RPN) | speed-up (eager / onnxruntime) | mAP@0.5 |',
+             '|---|---|---|---|---|---|---|']
+    for r in det['rows']:
+        h, w = r['input_size']
+        m = '-' if r['metric'] is None else f"{r['metric']:.4f}"
+        lines.append(f"| {r['name']} | {w} x {h} | {r['macs_detector']:.3f}x "
+                     f"({r['macs']['total'] / 1e9:.2f} G) | {r['eager_ms']:.1f} ± "
+                     f"{r['eager_spread_ms']:.1f} | {r['onnxruntime_ms']:.1f} ± "
+                     f"{r['onnxruntime_spread_ms']:.1f} | {r['eager_speedup']:.2f}x / "
+                     f"{r['onnxruntime_speedup']:.2f}x | {m} |")
+    return '\n'.join(lines)
 
 
 def voc_models(levels=LEVELS):
@@ -135,7 +218,9 @@ def voc_models(levels=LEVELS):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--detectors', nargs='+', default=['det-hard', 'voc'],
-                        choices=['det-hard', 'voc'])
+                        choices=['det-hard', 'voc', 'found'])
+    parser.add_argument('--seed', type=int, default=None,
+                        help="found: the channel JSON's run whose tickets are timed")
     parser.add_argument('--channel-json', default=osp.join(
         ROOT, 'benchmarks', 'results', 'channel_tickets_det-hard.json'))
     parser.add_argument('--runs', type=int, default=50)
@@ -159,6 +244,12 @@ def main() -> None:
                   runs=args.runs, warmup=args.warmup, repeats=args.repeats, detectors={})
     for det in args.detectors:
         started = time.time()
+        if det == 'found':
+            rows = found_rows(args.channel_json, args.seed, [VOC_INPUT], args, threads)
+            result['detectors'][det] = dict(rows=rows, channel_json=osp.relpath(
+                osp.abspath(args.channel_json), ROOT), seconds=round(time.time() - started))
+            print(found_table(result['detectors'][det]))
+            continue
         if det == 'det-hard':
             models, size = det_hard_models(args.channel_json)
             base = None
@@ -262,6 +353,41 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
             hit.append(f'{level:g}x ({best["method"]})')
     lines.append(f'>= {SPEED_UP:g}x faster and within 1 point (TOST): '
                  + (', '.join(hit) if hit else 'none of the levels'))
+    return lines
+
+
+GOAL_SPEED_UP = 1.8  # issue 34's bar at 0.5x: the whole detector, CPU, VOC scale
+
+
+def whole_verdict(found: dict, channels: dict, margin_of=None) -> List[str]:
+    """Issue 34's goal per level of a whole-detector channel benchmark (``channels``, its
+    seeds): the best of colt_det's own tickets against dense (paired per seed, TOST within 1
+    point at 0.5x, 3 points below), and the VOC-scale whole-detector speed-up of that method's
+    found architecture (``found``: :func:`found_rows` of one seed) in eager torch."""
+    from colt_det.report.stats import describe, equivalence, paired
+
+    from channel_tickets import OWN
+    margin_of = margin_of or (lambda level: 0.01 if level >= 0.5 else 0.03)
+    voc = {r['name']: r for r in found['rows'] if tuple(r['input_size']) == VOC_INPUT}
+    dense = channels['dense'].get('per_seed') or [channels['dense']['metric']]
+    lines = []
+    for level in channels['levels']:
+        rows = [x for x in channels['rows'] if x['level'] == level and x['method'] in OWN]
+        if not rows:
+            continue
+        best = max(rows, key=lambda x: x['metric'])
+        diff = paired(best.get('per_seed') or [best['metric']], dense)
+        margin = margin_of(level)
+        r = voc.get(f"{best['method']} {level:g}")
+        speed = (f"VOC-scale whole detector {r['eager_speedup']:.2f}x eager / "
+                 f"{r['onnxruntime_speedup']:.2f}x onnxruntime (backbone+neck+RPN)"
+                 if r else 'VOC-scale latency not measured')
+        ok = r is not None and r['eager_speedup'] >= GOAL_SPEED_UP and equivalence(
+            diff, margin) == 'within'
+        lines.append(f"{level:g}x whole-detector MACs: {best['method']} {best['metric']:.4f} vs "
+                     f"dense {statistics.mean(dense):.4f}: {describe(diff, margin)}; {speed}: "
+                     f"goal (>= {GOAL_SPEED_UP:g}x, within {margin * 100:g} points) "
+                     + ('met' if ok else 'not met'))
     return lines
 
 

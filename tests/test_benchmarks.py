@@ -164,6 +164,55 @@ def test_full_rounds_train_the_final_schedule_and_targets_within_the_tolerance()
     assert search_cost.reaches(0.94967, 0.95) and not search_cost.reaches(0.9490, 0.95)
 
 
+def test_the_whole_detector_goal_needs_the_voc_speed_up_and_the_paired_map():
+    """Issue 34's verdict: the level's best own ticket (3 seeds, paired with dense) within
+    1 point at 0.5x (3 points below) by TOST, and its found architecture >= 1.8x faster as a
+    whole detector at VOC scale; the 128 px rows do not count."""
+    import deploy
+
+    def timed(name, size, eager):
+        return dict(name=name, input_size=list(size), eager_speedup=eager,
+                    onnxruntime_speedup=eager)
+    channels = dict(levels=[0.5, 0.33], dense=dict(metric=0.36, per_seed=[0.36, 0.365, 0.355]),
+                    rows=[dict(method='progressive-distill', level=0.5, metric=0.3617,
+                               per_seed=[0.361, 0.367, 0.357]),
+                          dict(method='oneshot-l1bn', level=0.5, metric=0.25,
+                               per_seed=[0.25, 0.25, 0.25]),
+                          dict(method='progressive-distill', level=0.33, metric=0.30,
+                               per_seed=[0.30, 0.31, 0.29])])
+    found = dict(rows=[timed('progressive-distill 0.5', (128, 128), 3.0),
+                       timed('progressive-distill 0.5', deploy.VOC_INPUT, 1.9),
+                       timed('progressive-distill 0.33', deploy.VOC_INPUT, 2.5)])
+    half, third = deploy.whole_verdict(found, channels)
+    assert half.startswith('0.5x whole-detector MACs: progressive-distill 0.3617 vs dense')
+    assert 'within 1 point: within (TOST)' in half and '1.90x eager' in half
+    assert half.endswith('goal (>= 1.8x, within 1 points) met')
+    assert 'within 3 points: not within (TOST)' in third and third.endswith('not met')
+    found['rows'][1]['eager_speedup'] = 1.7  # fast only at its own 128 px
+    assert deploy.whole_verdict(found, channels)[0].endswith('not met')
+    del found['rows'][1]
+    assert 'VOC-scale latency not measured' in deploy.whole_verdict(found, channels)[0]
+
+
+def test_whole_detector_latency_runs_every_tensor_layer_and_the_onnx_part(voc_data, tmp_path):
+    import deploy
+
+    from colt_det.tasks.base import get_task
+    from conftest import det_config
+    model = get_task('det').build_model(det_config(voc_data, '/tmp/unused')).eval()
+    calls = {}
+    for name, m in model.named_modules():
+        if name in ('backbone', 'neck', 'rpn_head', 'roi_head.bbox_head'):
+            m.register_forward_hook(lambda *a, name=name: calls.__setitem__(
+                name, calls.get(name, 0) + 1))
+    runners = deploy._whole_runners('dense', model, (96, 96), str(tmp_path), 1)
+    assert sorted(runners) == ['dense|eager', 'dense|onnxruntime']
+    calls.clear()
+    runners['dense|eager']()
+    assert calls == {'backbone': 1, 'neck': 1, 'rpn_head': 1, 'roi_head.bbox_head': 1}
+    runners['dense|onnxruntime']()
+
+
 def test_deploy_verdict_needs_both_the_speed_up_and_the_map_of_one_level():
     import deploy
 
@@ -208,6 +257,18 @@ def test_channel_verdicts_compare_random_colt_and_torch_pruning_within_a_level()
     assert lines[3].startswith('0.33x backbone+neck MACs: best oneshot-l1bn 0.2700')
     assert '0.33x: channel-colt-N2 vs channel-imp: -2.0 points' in lines[4]
     assert len(lines) == 5  # 0.33x has neither random nor Torch-Pruning to compare
+    # whole-detector levels say so and give the row's whole-detector MACs; the from-scratch
+    # control is compared with the ticket whose widths it took
+    result = dict(levels=[0.5], level_of='detector', dense=dict(metric=0.36), rows=[
+        dict(row('progressive-distill', 0.5, 0.35), macs_detector=0.49),
+        dict(row('scratch', 0.5, 0.10), macs_detector=0.49, widths_of='progressive-distill')])
+    lines = channel_tickets.verdicts(result)
+    assert lines[0].startswith('0.5x whole-detector MACs: best progressive-distill 0.3500 '
+                               '(at 0.490x)')
+    assert lines[1].startswith('0.5x: scratch vs progressive-distill (same widths, '
+                               'reinitialised): -25.0 points')
+    assert any(v.startswith('0.5x: scratch vs progressive-distill (same widths')
+               for v in channel_tickets.slim_verdicts(result))
 
 
 def test_every_config_parses_and_its_colt_settings_are_valid():
@@ -235,7 +296,8 @@ def test_the_channel_benchmark_prunes_the_stem_and_layer1():
     producers = {n for g in channel_groups(get_task('det').build_model(cfg), 'deep')
                  for n in g.producers}
     assert {'backbone.conv1.weight', 'backbone.layer1.0.conv1.weight'} <= producers
-    assert channel_tickets.LEVEL_OF == 'extract_feat'  # the issue's backbone + neck MACs
+    # --groups deep: backbone + neck MACs; --groups detector: the whole detector's
+    assert channel_tickets.LEVEL_OF == {'deep': 'extract_feat', 'detector': 'detector'}
 
 
 def test_a_longer_final_schedule_keeps_the_search_and_replaces_the_final_training(tmp_path):

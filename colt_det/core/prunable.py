@@ -33,7 +33,7 @@ class _BackboneNeck(nn.Module):
         return self.neck(x) if self.neck is not None else x
 
 
-class _Detector(nn.Module):
+class WholeDetector(nn.Module):
     """Backbone, neck and heads as one module (parameter names as in the detector): the
     neck's outputs go to the RPN head (or a single-stage head) and out; the RoI box head reads
     a second input, RoI features of the shape the RoI extractor gives it (RoI pooling has no
@@ -104,7 +104,7 @@ def channel_cost(model: nn.Module, depth: str, input_size, groups: List[ChannelG
     if depth != 'detector':
         return ChannelCost(feature_module(model), image, groups)
     count = test_proposals(model) if proposals is None else proposals
-    return ChannelCost(_Detector(model), detector_inputs(model, image, count), groups)
+    return ChannelCost(WholeDetector(model), detector_inputs(model, image, count), groups)
 
 
 def channel_groups(model: nn.Module, depth: str = 'inner') -> List[ChannelGroup]:
@@ -142,7 +142,8 @@ def _trace(model: nn.Module, depth: str) -> List[ChannelGroup]:
     if depth == 'inner':
         groups = find_channel_groups(backbone, example, 'backbone.')
     elif depth == 'detector':
-        groups = find_channel_groups(_Detector(model), detector_inputs(model, example, TRACE_ROIS),
+        groups = find_channel_groups(WholeDetector(model),
+                                     detector_inputs(model, example, TRACE_ROIS),
                                      coupled=True, linear=True)
     else:
         groups = find_channel_groups(_BackboneNeck(backbone, getattr(model, 'neck', None)),

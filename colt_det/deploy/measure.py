@@ -39,9 +39,9 @@ def detector_macs(detector: nn.Module, input_size: Sequence[int],
     analysis of the traced whole detector."""
     from mmengine.analysis import FlopAnalyzer
 
-    from ..core.prunable import _Detector, detector_inputs, test_proposals
+    from ..core.prunable import WholeDetector, detector_inputs, test_proposals
     count = test_proposals(detector) if proposals is None else proposals
-    module = _Detector(detector).eval()
+    module = WholeDetector(detector).eval()
     inputs = detector_inputs(detector, torch.randn(1, 3, *input_size), count)
     analyzer = FlopAnalyzer(module, inputs).unsupported_ops_warnings(False) \
         .uncalled_modules_warnings(False)
