@@ -15,6 +15,8 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
     random            random channels with oneshot-l1's widths
     torch-pruning     Torch-Pruning's MetaPruner with GroupMagnitudeImportance (its
                       ``GroupNormImportance``), one shot on theta0
+    torch-pruning-taylor   ... with GroupTaylorImportance, the loss gradients of 8 training
+                      batches at theta0 (``colt.torch_pruning.importance='taylor'``)
         (the one-shot ratios are bisected until the MACs match the level)
     oneshot-l1bn-distill   oneshot-l1bn, its fine-tune distilled from dense (``colt.distill``:
                       PKD on the FPN outputs, the dense run's final_masked.pth as teacher)
@@ -75,6 +77,8 @@ ROUND_METHODS = {'channel-colt-N2': dict(method='colt', num_partitions=2),
 ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
             'oneshot-l1bn': dict(method='oneshot', channel_score='l1_bn'),
             'torch-pruning': dict(method='torch_pruning'),
+            'torch-pruning-taylor': dict(method='torch_pruning',
+                                         torch_pruning=dict(importance='taylor', batches=8)),
             'oneshot-l1bn-distill': dict(method='oneshot', channel_score='l1_bn', distill=True)}
 # method='progressive' at each level: its target_macs is the level (backbone + neck MACs)
 PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
@@ -98,6 +102,7 @@ class Measure:
         from colt_det.deploy.measure import detector_macs, feature_macs
         from colt_det.runtime.checkpoints import load_state
         from colt_det.tasks.base import get_task
+        self.cfg = cfg
         self.model = get_task('det').build_model(cfg).eval()
         self.theta0 = load_state(theta0_path)
         self.model.load_state_dict(self.theta0, strict=True)
@@ -126,14 +131,28 @@ class Measure:
         from colt_det.core.prunable import torch_pruning_mask
         ones = {n: p.new_ones(p.shape, dtype=bool) for g in self.groups for n in g.producers
                 for p in [self.theta0[n]]}
-        if name == 'torch-pruning':
+        if name.startswith('torch-pruning'):
             if self.depth != 'deep':
                 raise SystemExit("torch-pruning prunes the deep groups only: run it without "
                                  "--groups detector")
-            return torch_pruning_mask(self.model, self.groups, ratio, s['channel_divisor'])
+            importance = ONE_SHOT[name].get('torch_pruning', {}).get('importance',
+                                                                     'group_magnitude')
+            if importance == 'taylor' and self.model.backbone.conv1.weight.grad is None:
+                self._gradients(ONE_SHOT[name]['torch_pruning']['batches'], s['seed'])
+            return torch_pruning_mask(self.model, self.groups, ratio, s['channel_divisor'],
+                                      importance)
         name = name.replace('-distill', '')
         return channel_prune(self.theta0, ones, self.groups, ratio, s['prune_scope'],
                              ONE_SHOT[name]['channel_score'], s['channel_divisor'])
+
+    def _gradients(self, batches: int, seed: int) -> None:
+        """The loss gradients at theta0 the Taylor method computes (the same batches)."""
+        from colt_det.methods.torch_pruning import loss_gradients
+        from colt_det.tasks.base import get_task
+        with get_task('det').scope(self.cfg):
+            loss_gradients(self.model, self.cfg, batches, seed)
+        self.model.load_state_dict(self.theta0, strict=True)  # BN statistics as theta0's
+        self.model.eval()
 
     def ratio_for(self, name: str, level: float, s: dict) -> float:
         """The pruning ratio whose one-shot mask has MACs (:data:`LEVEL_OF`) nearest
@@ -362,6 +381,7 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
 
 COMPARE = [('progressive-fisher', 'oneshot-l1bn', 'during training vs one-shot'),
            ('progressive-distill', 'oneshot-l1bn', 'progressive + distillation vs one-shot'),
+           ('torch-pruning-taylor', 'torch-pruning', "Torch-Pruning's Taylor vs magnitude"),
            ('progressive-fisher', 'progressive-fisher-raw', 'MACs-normalised vs raw Fisher'),
            ('progressive-distill', 'progressive-fisher', 'distillation'),
            ('oneshot-l1bn-distill', 'oneshot-l1bn', 'distillation')]

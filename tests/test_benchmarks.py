@@ -195,9 +195,9 @@ def test_the_whole_detector_goal_needs_the_voc_speed_up_and_the_paired_map():
 
 
 def test_whole_detector_latency_runs_every_tensor_layer_and_the_onnx_part(voc_data, tmp_path):
-    import deploy
-
     from colt_det.tasks.base import get_task
+
+    import deploy
     from conftest import det_config
     model = get_task('det').build_model(det_config(voc_data, '/tmp/unused')).eval()
     calls = {}

@@ -264,6 +264,11 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
      "granularity='channel' works with method"),
     (dict(granularity='channel', method='gmp'), "method='gmp' prunes single weights"),
     (dict(method='torch_pruning', granularity='channel'), "channel_groups='deep'"),
+    (dict(method='torch_pruning', granularity='channel', channel_groups='deep',
+          torch_pruning=dict(importance='hessian')),
+     "colt.torch_pruning.importance must be one of ['group_magnitude', 'taylor']"),
+    (dict(method='torch_pruning', granularity='channel', channel_groups='deep',
+          torch_pruning=dict(importance='taylor', batches=0)), 'batches must be an integer'),
     (dict(granularity='block'), "colt.granularity must be one of ['weight', 'channel']"),
     (dict(granularity='channel', weight_score='movement'), "weight_score='movement' scores"),
     (dict(weight_score='gradient'), "colt.weight_score must be one of"),
@@ -345,7 +350,9 @@ def test_one_shot_random_and_torch_pruning_channel_tickets(voc_data, tmp_path):
                   target_sparsity=0.5, final_train=False)
     runs = {}
     for name, colt in (('oneshot', dict(method='oneshot', prune_scope='layer')),
-                       ('torch_pruning', dict(method='torch_pruning', channel_divisor=8))):
+                       ('torch_pruning', dict(method='torch_pruning', channel_divisor=8)),
+                       ('taylor', dict(method='torch_pruning', channel_divisor=8,
+                                       torch_pruning=dict(importance='taylor', batches=2)))):
         cfg = det_config(voc_data, str(tmp_path / name), **common, **colt)
         ColtSearch(cfg).run()
         runs[name] = cfg.work_dir
@@ -367,6 +374,41 @@ def test_one_shot_random_and_torch_pruning_channel_tickets(voc_data, tmp_path):
         kept = int(channel_keep(tp_mask, g).sum())
         assert kept % 8 == 0 and 0 < kept < g.channels
     assert any(not torch.equal(channel_keep(rnd, g), channel_keep(one, g)) for g in groups)
+    taylor = load_ticket(osp.join(runs['taylor'], 'tickets', 'torch_pruning.safetensors'))
+    assert taylor.meta['importance'] == 'taylor'
+    assert taylor.meta['score_samples'] == 2 * cfg.train_dataloader.batch_size
+    # the same widths as Torch-Pruning's magnitude ranking, other channels (the loss decides)
+    assert all(int(channel_keep(taylor.masks, g).sum()) == int(channel_keep(tp_mask, g).sum())
+               for g in groups)
+    assert any(not torch.equal(channel_keep(taylor.masks, g), channel_keep(tp_mask, g))
+               for g in groups)
+
+
+def test_torch_pruning_taylor_drops_a_channel_the_loss_ignores_whatever_its_norm(voc_data):
+    """GroupTaylorImportance reads the gradients the model holds: a channel with large
+    filters but no gradient anywhere in its group goes, the magnitude ranking keeps it; a
+    model without gradients is one line naming the layer."""
+    from colt_det.core.prunable import channel_groups, torch_pruning_mask
+    from colt_det.methods.torch_pruning import loss_gradients
+    from colt_det.tasks.base import get_task
+    cfg = det_config(voc_data, '/tmp/unused')
+    model = get_task('det').build_model(cfg)
+    groups = channel_groups(model, 'deep')
+    with pytest.raises(ValueError, match='needs the loss gradient of every layer'):
+        torch_pruning_mask(model, groups, 0.5, 1, 'taylor')
+    with get_task('det').scope(cfg):
+        assert loss_gradients(model, cfg, 1, seed=0) == cfg.train_dataloader.batch_size
+    g = next(x for x in groups if x.scored == ['backbone.layer2.0.conv1.weight'])
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for n in g.producers:
+            params[n][0] = 5.0
+            params[n].grad[0] = 0.0
+        for n in g.consumers:
+            params[n].grad[:, 0] = 0.0
+    magnitude = torch_pruning_mask(model, groups, 0.5, 1)
+    taylor = torch_pruning_mask(model, groups, 0.5, 1, 'taylor')
+    assert channel_keep(magnitude, g)[0] and not channel_keep(taylor, g)[0]
 
 
 def test_a_channel_search_starts_from_a_dense_pretrained_init_ticket(cls_data, tmp_path):

@@ -164,12 +164,17 @@ def masked_params(model: nn.Module, spec: PrunableSpec, granularity: str,
     return spec.select(unwrap(model)), None
 
 
+TORCH_PRUNING_IMPORTANCES = ('group_magnitude', 'taylor')
+
+
 def torch_pruning_mask(model: nn.Module, groups: List[ChannelGroup], ratio: float,
                        divisor: int = 1, importance: str = 'group_magnitude') -> dict:
     """The channel mask Torch-Pruning's own pruner picks: ``MetaPruner`` with
-    ``GroupMagnitudeImportance`` (the group's L2 norm; ``GroupNormImportance`` in older
-    releases), ``ratio`` of every group's channels, on a copy of the model's backbone + neck
-    (the neck's output convs ignored, so its outputs keep their width).
+    ``GroupMagnitudeImportance`` (``'group_magnitude'``: the group's L2 norm;
+    ``GroupNormImportance`` in older releases) or ``GroupTaylorImportance`` (``'taylor'``:
+    ``|w * dL/dw|`` summed over the group, Molchanov et al. 2019; the gradients are the ones
+    ``model``'s parameters hold), ``ratio`` of every group's channels, on a copy of the model's
+    backbone + neck (the neck's output convs ignored, so its outputs keep their width).
 
     Its choices are read from the pruner (the pruned indices of each group's convs) and become
     a mask over ``groups`` (:func:`channel_groups` with ``depth='deep'``: the same dependency
@@ -180,15 +185,27 @@ def torch_pruning_mask(model: nn.Module, groups: List[ChannelGroup], ratio: floa
     import torch_pruning as tp
 
     from .channels import channel_mask
-    if importance != 'group_magnitude':
-        raise ValueError(f"Torch-Pruning importance must be 'group_magnitude', got "
-                         f"{importance!r}")
+    if importance not in TORCH_PRUNING_IMPORTANCES:
+        raise ValueError(f'Torch-Pruning importance must be one of '
+                         f'{list(TORCH_PRUNING_IMPORTANCES)}, got {importance!r}')
     model = unwrap(model)
     wrapper = _BackboneNeck(copy.deepcopy(model.backbone), copy.deepcopy(
         getattr(model, 'neck', None))).eval()
+    if importance == 'taylor':  # a deep copy leaves the gradients behind: hand them over
+        grads = {n: p.grad for n, p in model.named_parameters()}
+        missing = [n for n, p in wrapper.named_parameters() if grads.get(n) is None]
+        if missing:
+            raise ValueError(f"Torch-Pruning's Taylor importance needs the loss gradient of "
+                             f"every layer it prunes, and {missing[0]} has none (frozen?): "
+                             f"train it, or use importance='group_magnitude'")
+        for n, p in wrapper.named_parameters():
+            p.grad = grads[n].detach().clone()
+        score = tp.importance.GroupTaylorImportance()
+    else:
+        score = tp.importance.GroupMagnitudeImportance(p=2)
     outputs = [m for n, m in wrapper.named_modules() if n.startswith('neck.fpn_convs')]
     pruner = tp.pruner.MetaPruner(
-        wrapper, torch.randn(TRACE_SHAPE), importance=tp.importance.GroupMagnitudeImportance(p=2),
+        wrapper, torch.randn(TRACE_SHAPE), importance=score,
         pruning_ratio=ratio, ignored_layers=outputs, round_to=divisor if divisor > 1 else None)
     names = {m: n for n, m in wrapper.named_modules()}
     pruned = {}  # conv weight name -> pruned output channels

@@ -50,6 +50,7 @@ class ColtSettings:
     # the methods' own blocks (each Method's ``option``, checked by the method itself)
     gmp: Optional[dict] = None  # method='gmp': its schedule (methods/gmp.py)
     progressive: Optional[dict] = None  # method='progressive' (methods/progressive.py)
+    torch_pruning: Optional[dict] = None  # method='torch_pruning' (methods/torch_pruning.py)
     early_stop: Optional[dict] = None  # colt/imp rounds: stop a stage once its mask converged
     target_sparsity: float = 0.8
     max_rounds: int = 30
