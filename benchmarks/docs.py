@@ -98,6 +98,17 @@ def gen_deploy_verdict(latency: str, channels: str, seeds: str = '') -> str:
                                            load(seeds) if seeds else None)))
 
 
+def gen_deploy_found_table(latency: str) -> str:
+    import deploy
+    return deploy.found_table(load(latency)['detectors']['found'])
+
+
+def gen_deploy_whole_verdict(latency: str, channels: str) -> str:
+    import deploy
+    return _code('\n'.join(deploy.whole_verdict(load(latency)['detectors']['found'],
+                                                 load(channels))))
+
+
 def gen_calibration(name: str) -> str:
     sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'calibration'))
     import record
@@ -152,6 +163,8 @@ GENERATORS: Dict[str, Callable[..., str]] = {
     'deploy.table': gen_deploy_table,
     'deploy.verdict': gen_deploy_verdict,
     'deploy.int8_table': gen_deploy_int8_table,
+    'deploy.found_table': gen_deploy_found_table,
+    'deploy.whole_verdict': gen_deploy_whole_verdict,
     'calibration.rows': gen_calibration,
     'fields': gen_fields,
     'early_stop.distances': gen_early_stop,

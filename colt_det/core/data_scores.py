@@ -117,20 +117,31 @@ def _width(layer: nn.Module, side: str) -> int:
     return layer.in_features if side == 'in' else layer.out_features
 
 
-def _macs_per(layer: nn.Module, output: torch.Tensor, other: str) -> float:
+def _macs_per(layer: nn.Module, output: torch.Tensor, other: str, images: int) -> float:
     """The MACs one channel of ``layer``'s input (``other='out'``: it multiplies every output
-    channel) or output (``other='in'``) costs in this call: a conv's per position of its
-    output map, a linear layer's per row (a RoI head's: per RoI)."""
+    channel) or output (``other='in'``) costs per image in this call: a conv's per position
+    of its output map, a linear layer's per row of one image (a RoI head's: its RoIs)."""
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
         return float(kh * kw * _width(layer, other) // layer.groups * output.shape[-2] *
                      output.shape[-1])
-    return float(_width(layer, other) * (output.numel() // output.shape[-1]))
+    return float(_width(layer, other) * (output.numel() // output.shape[-1]) / images)
+
+
+def _per_image(ag: torch.Tensor, images: int) -> torch.Tensor:
+    """``a * dL/da`` summed over each image's positions: (images, C). A conv's map over its
+    (H, W); a linear layer's rows split in ``images`` consecutive, (nearly) equal runs (a RoI
+    head samples the same number of RoIs per image, ordered by image)."""
+    if ag.dim() == 4:
+        return ag.sum((2, 3))
+    ag = ag.flatten(0, -2)
+    return torch.stack([part.sum(0) for part in torch.tensor_split(ag, images)])
 
 
 class _ActivationGradient(_Observing, ChannelScore):
     """Channel statistics of ``a * dL/da`` where the group's consumers read ``a``, and the
-    multiply-accumulates one channel costs.
+    multiply-accumulates one channel costs, both per image (a linear layer's rows are
+    grouped by the images of the batch, as a conv's positions).
 
     Subclasses say how one conv input's ``(sum_hw a * g)`` of shape (N, C) becomes a value per
     channel (:meth:`reduce`) and whether the score is divided by the channel's cost.
@@ -166,12 +177,12 @@ class _ActivationGradient(_Observing, ChannelScore):
             x = inputs[0]
             if not (torch.is_grad_enabled() and x.requires_grad):
                 return  # evaluation, or a frozen part of the model: nothing to learn from
-            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'out')))
+            images = self._count_images(output)
+            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'out', images)))
 
-            def on_grad(g, x=x):  # (N, C): summed over the positions of a conv's map
-                ag = x.detach() * g.detach()
-                self.obs.add('stat/' + key, self.reduce(ag.sum((2, 3)) if ag.dim() == 4
-                                                        else ag.flatten(0, -2)))
+            def on_grad(g, x=x, images=images):
+                self.obs.add('stat/' + key, self.reduce(_per_image(x.detach() * g.detach(),
+                                                                   images)))
             x.register_hook(on_grad)
         return hook
 
@@ -179,8 +190,20 @@ class _ActivationGradient(_Observing, ChannelScore):
         def hook(layer, inputs, output):
             if not torch.is_grad_enabled():
                 return
-            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'in')))
+            images = self._count_images(output)
+            self.obs.add('macs/' + key, torch.tensor(_macs_per(layer, output, 'in', images)))
         return hook
+
+    def _count_images(self, output: torch.Tensor) -> int:
+        """The images of the batch: a conv's output says (and is remembered for the linear
+        layers after it in the same forward, a RoI head's); a linear layer of a model
+        without convs calls each row an image."""
+        if output.dim() == 4:
+            self._images = output.shape[0]
+            return self._images
+        rows = output.numel() // output.shape[-1]
+        images = getattr(self, '_images', None)
+        return images if images and images <= rows else rows
 
     def __call__(self, weights, group) -> torch.Tensor:
         key = group.scored[0]

@@ -158,9 +158,57 @@ def test_linear_groups_score_per_row_like_a_conv_per_sample(name):
         expected = sum(s.sum(0).abs() for s in stats)
     else:
         expected = sum(s.pow(2).sum(0) for s in stats)
-    if name.endswith('_macs'):  # per forward: fc1's 12 inputs and fc2's 4 outputs, 6 rows
-        expected = expected / (len(batches) * (12 + 4) * 6)
+    if name.endswith('_macs'):  # per row (no conv says what an image is): fc1's 12 inputs
+        expected = expected / (len(batches) * (12 + 4))  # and fc2's 4 outputs
     got = pruner.score(model_weights(net), groups[0])
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-12)
+
+
+class _ConvRows(nn.Module):
+    """conv (3 -> 8) -> BN -> ReLU -> conv (8 -> 4), then every position a row (a RoI head's
+    rows, grouped by image) -> fc1 (4 -> 6) -> ReLU -> fc2 (6 -> 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = _Net()
+        self.fc1 = nn.Linear(4, 6)
+        self.fc2 = nn.Linear(6, 2)
+
+    def rows(self, x):
+        y = self.conv(x)
+        return y.flatten(2).transpose(1, 2).reshape(-1, 4)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(self.rows(x))))
+
+
+def test_a_linear_groups_fisher_is_per_image_where_convs_say_what_an_image_is():
+    """Rows of one image are summed before squaring (as a conv's positions are) and a
+    channel's cost is its MACs per image: the RoI head's FCs rank on the backbone's scale."""
+    torch.manual_seed(0)
+    net = _ConvRows()
+    example = torch.randn(2, 3, 4, 4)
+    groups = find_channel_groups(net, example, linear=True)  # the conv's group says N
+    assert sorted(g.scored[0] for g in groups) == ['conv.conv1.weight', 'conv.conv2.weight',
+                                                   'fc1.weight']
+    fc = next(g for g in groups if g.scored == ['fc1.weight'])
+    pruner = Pruner('fisher_macs', scope='layer', groups=groups)
+    pruner.prepare(net, ones_mask(net, channel_param_names(groups)))
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(2, 3, 4, 4, generator=g), torch.randn(2 * 16, 2, generator=g))
+               for _ in range(3)]
+    _train(net, batches)
+    pruner.remove()
+    expected = 0
+    for x, t in batches:
+        a = torch.relu(net.fc1(net.rows(x)))
+        a.retain_grad()
+        (net.fc2(a) - t).pow(2).mean().backward()
+        per_image = (a.detach() * a.grad).view(2, 16, 6).sum(1)  # 16 rows of each image
+        expected = expected + per_image.pow(2).sum(0)
+        net.zero_grad()
+    expected = expected / (len(batches) * (4 + 2) * 16)  # fc1's and fc2's MACs per image
+    got = pruner.score(model_weights(net), fc)
     assert torch.allclose(got, expected, rtol=1e-4, atol=1e-12)
 
 
