@@ -299,19 +299,12 @@ def _row(method: str, level: float, f: dict, macs: dict, **extra) -> dict:
 
 
 def aggregate(runs: Dict[int, dict]) -> List[dict]:
-    """Mean and std over seeds of each (method, level) row present in every run."""
-    keys = list(dict.fromkeys((r['method'], r['level']) for res in runs.values()
-                              for r in res['rows']))
-    out = []
-    for method, level in keys:
-        each = [next((r for r in res['rows'] if (r['method'], r['level']) == (method, level)),
-                     None) for res in runs.values()]
-        if any(e is None for e in each):
-            continue
-        values = [e['metric'] for e in each]
-        out.append(dict(each[0], metric=statistics.mean(values), per_seed=values,
-                        metric_std=statistics.stdev(values) if len(values) > 1 else 0.0))
-    return out
+    """Mean and std over seeds of each (method, level) row present in every run
+    (:func:`colt_det.report.stats.over_seeds`)."""
+    from colt_det.report.stats import over_seeds
+    return [row for _, row in over_seeds([res['rows'] for res in runs.values()],
+                                         lambda r: (r['method'], r['level']), ('metric',))
+            if row is not None]
 
 
 def table(result: dict) -> str:
@@ -347,12 +340,12 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
     paired interval, and the level's control pairs (random vs one-shot L1 at the same widths,
     channel COLT vs channel IMP, Torch-Pruning vs colt_det's best), Holm-adjusted over the
     level's comparisons (:func:`colt_det.report.stats.block`)."""
-    from colt_det.report.stats import block
+    from colt_det.report.stats import block, seed_values
     out = []
     d = result.get('dense')
     if not d:
         return out
-    dense = d.get('per_seed') or [d['metric']]
+    dense = seed_values(d)
     for level in result['levels']:
         rows = [r for r in result['rows'] if r['level'] == level]
         if not rows:
@@ -367,7 +360,7 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
             pairs.append(('torch-pruning', max(own, key=lambda r: r['metric'])['method'],
                           "colt_det's best"))
         pairs = [(a, b, why) for a, b, why in pairs if a in by and b in by and a != b]
-        values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
+        values = {m: seed_values(r) for m, r in by.items()}
         lines = block([(values[best['method']], dense, margin)]
                       + [(values[a], values[b], None) for a, b, _ in pairs])
         what, field = _LEVEL_NAME[result.get('level_of', 'extract_feat')]
@@ -392,11 +385,11 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
     per-seed differences (the methods of a seed share theta0) with Holm's correction over the
     level's comparisons, and "within 1 point of dense" as a TOST equivalence statement
     (:mod:`colt_det.report.stats`)."""
-    from colt_det.report.stats import block
+    from colt_det.report.stats import block, seed_values
     d = result.get('dense')
     if not d:
         return []
-    dense = d.get('per_seed') or [d['metric']]
+    dense = seed_values(d)
     out = []
     for level in result['levels']:
         by = {r['method']: r for r in result['rows'] if r['level'] == level}
@@ -404,7 +397,7 @@ def slim_verdicts(result: dict, margin: float = 0.01) -> List[str]:
         pairs += [(a, b, why) for a, b, why in COMPARE if a in by and b in by]
         if 'scratch' in by and by['scratch'].get('widths_of') in by:
             pairs.append(('scratch', by['scratch']['widths_of'], 'same widths, reinitialised'))
-        values = {m: r.get('per_seed') or [r['metric']] for m, r in by.items()}
+        values = {m: seed_values(r) for m, r in by.items()}
         values['dense'] = dense
         lines = block([(values[a], values[b], margin if b == 'dense' else None)
                        for a, b, _ in pairs])

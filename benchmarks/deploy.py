@@ -329,7 +329,7 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
     and within 1 mAP point of dense on det-hard? Per level: the VOC-scale speed-ups of the
     R-50 FPN ticket at that level's backbone + neck MACs, and the best of colt_det's own
     tickets at the level on det-hard (over the seeds where ``seeds`` has the level)."""
-    from colt_det.report.stats import describe, equivalence, paired
+    from colt_det.report.stats import describe, equivalence, paired, seed_values
 
     from channel_tickets import OWN
     voc = {r['name']: r for r in latency['detectors'].get('voc', {}).get('rows', [])}
@@ -341,8 +341,8 @@ def verdict(latency: dict, channels: dict, seeds: Optional[dict] = None) -> List
         if r is None or not rows or not source.get('dense'):
             continue
         best = max(rows, key=lambda x: x['metric'])
-        dense = source['dense'].get('per_seed') or [source['dense']['metric']]
-        diff = paired(best.get('per_seed') or [best['metric']], dense)
+        dense = seed_values(source['dense'])
+        diff = paired(seed_values(best), dense)
         fast = max(r['eager_speedup'], r['onnxruntime_speedup']) >= SPEED_UP
         lines.append(f"{level:g}x backbone+neck MACs: VOC-scale speed-up "
                      f"{r['eager_speedup']:.2f}x eager / {r['onnxruntime_speedup']:.2f}x "
@@ -364,19 +364,19 @@ def whole_verdict(found: dict, channels: dict, margin_of=None) -> List[str]:
     seeds): the best of colt_det's own tickets against dense (paired per seed, TOST within 1
     point at 0.5x, 3 points below), and the VOC-scale whole-detector speed-up of that method's
     found architecture (``found``: :func:`found_rows` of one seed) in eager torch."""
-    from colt_det.report.stats import describe, equivalence, paired
+    from colt_det.report.stats import describe, equivalence, paired, seed_values
 
     from channel_tickets import OWN
     margin_of = margin_of or (lambda level: 0.01 if level >= 0.5 else 0.03)
     voc = {r['name']: r for r in found['rows'] if tuple(r['input_size']) == VOC_INPUT}
-    dense = channels['dense'].get('per_seed') or [channels['dense']['metric']]
+    dense = seed_values(channels['dense'])
     lines = []
     for level in channels['levels']:
         rows = [x for x in channels['rows'] if x['level'] == level and x['method'] in OWN]
         if not rows:
             continue
         best = max(rows, key=lambda x: x['metric'])
-        diff = paired(best.get('per_seed') or [best['metric']], dense)
+        diff = paired(seed_values(best), dense)
         margin = margin_of(level)
         r = voc.get(f"{best['method']} {level:g}")
         speed = (f"VOC-scale whole detector {r['eager_speedup']:.2f}x eager / "

@@ -5,28 +5,16 @@ from typing import Dict, List, Optional
 
 
 def aggregate(runs: Dict[int, dict]) -> List[dict]:
-    """Mean and sample std over seeds of every (method, target) row reached in every run."""
-    keys = []
-    for result in runs.values():
-        keys += [(r['method'], r['target']) for r in result['rows'] if r['reached']
-                 and (r['method'], r['target']) not in keys]
-    rows = []
-    for method, target in keys:
-        each = [next((r for r in result['rows'] if r['method'] == method
-                      and r['target'] == target and r['reached']), None)
-                for result in runs.values()]
-        if any(r is None for r in each):
-            rows.append(dict(method=method, target=target, reached=False))
-            continue
-        stats = [k for k in ('metric', 'round', 'seconds', 'samples', 'sparsity',
-                             'total_samples', 'total_seconds') if k in each[0]]
-        row = dict(each[0], per_seed={k: [r[k] for r in each] for k in stats})
-        for k in stats:
-            values = [r[k] for r in each]
-            row[k] = statistics.mean(values)
-            row[f'{k}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
-        rows.append(row)
-    return rows
+    """Mean and sample std over seeds of every (method, target) row reached in every run
+    (:func:`colt_det.report.stats.over_seeds`); a row some seed did not reach is kept as
+    ``reached=False``."""
+    from colt_det.report.stats import over_seeds
+    fields = ('metric', 'round', 'seconds', 'samples', 'sparsity', 'total_samples',
+              'total_seconds')
+    return [row or dict(method=method, target=target, reached=False)
+            for (method, target), row in over_seeds(
+                [r['rows'] for r in runs.values()], lambda r: (r['method'], r['target']),
+                fields, usable=lambda r: r['reached'])]
 
 
 def mean_std(finals: List[Optional[dict]]) -> Optional[dict]:
@@ -40,7 +28,8 @@ def mean_std(finals: List[Optional[dict]]) -> Optional[dict]:
 
 
 def _values(row: dict) -> List[float]:
-    return list(row.get('per_seed', {}).get('metric') or [row['metric']])
+    from colt_det.report.stats import seed_values
+    return seed_values(row)
 
 
 def _difference(a: List[float], b: List[float], margin: Optional[float] = None) -> str:

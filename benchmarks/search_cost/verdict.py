@@ -2,6 +2,8 @@
 import statistics
 from typing import List
 
+from colt_det.report.stats import seed_values
+
 from .stats import _difference, _values
 
 
@@ -124,7 +126,7 @@ def verdicts(result: dict) -> List[str]:
     from colt_det.report.stats import block, equivalence, paired
     lines = []
     dense = result.get('dense')
-    dense_values = (dense.get('per_seed') or [dense['metric']]) if dense else None
+    dense_values = seed_values(dense) if dense else None
     for t in result['targets']:
         rows = [r for r in result['rows'] if r['target'] == t and r['reached']
                 and r.get('total_samples') is not None and r['metric'] is not None]
@@ -173,8 +175,8 @@ def gaps(result: dict, ref: str = 'imp') -> List[str]:
                  if r['target'] == t and r['reached'] and r['method'] != ref
                  and r['metric'] is not None]
         if dense and ref != 'dense':
-            named.append(('dense', dense.get('per_seed') or [dense['metric']]))
-        ref_values = (base.get('per_seed') or [base['metric']]) if ref == 'dense' else \
+            named.append(('dense', seed_values(dense)))
+        ref_values = seed_values(base) if ref == 'dense' else \
             _values(base)
         diffs = block([(v, ref_values, None) for _, v in named])
         lines += [f'{t:.0%}: {m} vs {ref}: {d}' for (m, _), d in zip(named, diffs)]

@@ -12,7 +12,7 @@ import math
 import random
 import statistics
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 LEVEL = 0.95
 
@@ -164,3 +164,47 @@ def block(comparisons: Sequence[tuple], scale: float = 100.0) -> List[str]:
     return [describe(diff, margin, scale,
                      adjusted=None if adjusted is None else (adjusted[i], len(ps)))
             for i, ((_, _, margin), diff) in enumerate(zip(comparisons, diffs))]
+
+
+def seed_values(row: dict, field: str = 'metric') -> List[float]:
+    """A row's per-seed values of ``field`` (its ``per_seed``: a dict of lists, or, in the
+    channel benchmark's older records, the list of metrics), or its one value."""
+    per = row.get('per_seed')
+    if isinstance(per, dict) and per.get(field):
+        return list(per[field])
+    if isinstance(per, list) and per and field == 'metric':
+        return list(per)
+    return [row[field]]
+
+
+def over_seeds(runs: Sequence[Sequence[dict]], key: Callable[[dict], tuple],
+               fields: Sequence[str], usable: Optional[Callable[[dict], bool]] = None
+               ) -> List[Tuple[tuple, Optional[dict]]]:
+    """The rows of several seeds' runs combined, per key (in the order first seen).
+
+    Args:
+        runs: every seed's rows (dicts), seeds in order.
+        key: what identifies a row across seeds (e.g. its method and target).
+        fields: the numbers averaged; each becomes the mean, ``<field>_std`` (sample std, 0
+            with one seed) and ``per_seed[field]`` (the seeds' values in order).
+        usable: rows that count (e.g. a search that reached its target); default all.
+
+    Returns:
+        ``(key, row)`` pairs; ``row`` is None where a seed has no usable row of that key.
+    """
+    usable = usable or (lambda r: True)
+    keys = list(dict.fromkeys(key(r) for rows in runs for r in rows if usable(r)))
+    out = []
+    for k in keys:
+        each = [next((r for r in rows if usable(r) and key(r) == k), None) for rows in runs]
+        if any(e is None for e in each):
+            out.append((k, None))
+            continue
+        present = [f for f in fields if f in each[0]]
+        row = dict(each[0], per_seed={f: [e[f] for e in each] for f in present})
+        for f in present:
+            values = [e[f] for e in each]
+            row[f] = statistics.mean(values)
+            row[f'{f}_std'] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out.append((k, row))
+    return out

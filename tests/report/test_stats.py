@@ -78,3 +78,21 @@ def test_exceeds_needs_the_whole_interval_past_the_margin():
     assert exceeds(paired([0.31, 0.32, 0.33], [0.30, 0.31, 0.32]), 0.05) == 'not above'
     assert exceeds(paired([0.33, 0.40, 0.36], [0.30, 0.31, 0.32]), 0.05) == 'not established'
     assert exceeds(paired([0.40], [0.30]), 0.05) == 'not established'
+
+
+def test_over_seeds_averages_each_key_present_in_every_seed_and_reads_both_formats():
+    from colt_det.report.stats import over_seeds, seed_values
+    runs = [[dict(m='a', metric=0.1, n=1), dict(m='b', metric=0.5, n=2)],
+            [dict(m='a', metric=0.3, n=3)],
+            [dict(m='a', metric=0.2, n=5, ok=False), dict(m='a', metric=0.2, n=5)]]
+    out = over_seeds(runs, lambda r: (r['m'],), ('metric', 'n'),
+                     usable=lambda r: r.get('ok', True))
+    assert [k for k, _ in out] == [('a',), ('b',)]
+    a, b = out[0][1], out[1][1]
+    assert b is None  # seeds 1 and 2 have no 'b'
+    assert a['per_seed'] == {'metric': [0.1, 0.3, 0.2], 'n': [1, 3, 5]}
+    assert a['metric'] == pytest.approx(0.2) and a['metric_std'] == pytest.approx(0.1)
+    assert a['n'] == 3 and a['n_std'] == pytest.approx(2.0)
+    assert seed_values(a) == [0.1, 0.3, 0.2] and seed_values(a, 'n') == [1, 3, 5]
+    assert seed_values(dict(metric=0.4, per_seed=[0.3, 0.5])) == [0.3, 0.5]  # older records
+    assert seed_values(dict(metric=0.4)) == [0.4]
