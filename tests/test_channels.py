@@ -269,6 +269,10 @@ def test_channel_search_exports_a_smaller_classifier(cls_data, tmp_path, method)
      "colt.torch_pruning.importance must be one of ['group_magnitude', 'taylor']"),
     (dict(method='torch_pruning', granularity='channel', channel_groups='deep',
           torch_pruning=dict(importance='taylor', batches=0)), 'batches must be an integer'),
+    (dict(method='oneshot', oneshot=dict(target_macs=0.5)), 'is a cost of channel tickets'),
+    (dict(method='oneshot', granularity='channel', oneshot=dict(target_macs=1.5)),
+     'colt.oneshot.target_macs must be in'),
+    (dict(method='colt', oneshot=dict(target_macs=0.5)), "colt.oneshot is the schedule of"),
     (dict(granularity='block'), "colt.granularity must be one of ['weight', 'channel']"),
     (dict(granularity='channel', weight_score='movement'), "weight_score='movement' scores"),
     (dict(weight_score='gradient'), "colt.weight_score must be one of"),
@@ -382,6 +386,25 @@ def test_one_shot_random_and_torch_pruning_channel_tickets(voc_data, tmp_path):
                for g in groups)
     assert any(not torch.equal(channel_keep(taylor.masks, g), channel_keep(tp_mask, g))
                for g in groups)
+
+
+@pytest.mark.parametrize('depth', ['deep', 'detector'])
+def test_a_one_shot_channel_ticket_at_a_macs_target(voc_data, tmp_path, depth):
+    """colt.oneshot.target_macs: the ratio is bisected until the mask's MACs (backbone + neck,
+    or the whole detector) are the target's, and recorded."""
+    from colt_det.core.prunable import channel_cost, channel_groups
+    from colt_det.search import ColtSearch
+    from colt_det.tasks.base import get_task
+    cfg = det_config(voc_data, str(tmp_path / 'w'), granularity='channel', channel_groups=depth,
+                     num_partitions=1, final_train=False, method='oneshot', prune_scope='layer',
+                     channel_divisor=8, oneshot=dict(target_macs=0.5, input_size=(96, 96)))
+    ColtSearch(cfg).run()
+    ticket = load_ticket(osp.join(cfg.work_dir, 'tickets', 'oneshot.safetensors'))
+    model = get_task('det').build_model(cfg)
+    groups = channel_groups(model, depth)
+    frac = channel_cost(model, depth, (96, 96), groups).fraction(ticket.masks)
+    assert frac == pytest.approx(ticket.meta['macs']) and abs(frac - 0.5) < 0.05
+    assert ticket.meta['target_macs'] == 0.5 and 0 < ticket.meta['ratio'] < 0.95
 
 
 def test_torch_pruning_taylor_drops_a_channel_the_loss_ignores_whatever_its_norm(voc_data):

@@ -9,7 +9,7 @@ It counts conv and linear layers only; MMEngine's complexity analysis of the sli
 counts the norms' elementwise operations, within 1% of it (tested).
 """
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import torch
 from torch import nn
@@ -122,3 +122,36 @@ class ChannelCost:
             fewer[i] = max(0, fewer[i] - 1)
             out.append(base - self.macs(fewer))
         return out
+
+
+def ratio_for_macs(macs_at: Callable[[float], float], level: float, steps: int = 12,
+                   high: float = 0.95) -> tuple:
+    """The pruning ratio in ``[0, high]`` whose slim model's MACs fraction (``macs_at(ratio)``,
+    decreasing in the ratio) is nearest ``level``, by bisection: ``(ratio, its MACs)``.
+
+    One-shot channel tickets "at a level" (0.5x, 0.33x of dense's MACs) are found this way by
+    the channel and deploy benchmarks alike.
+    """
+    lo, hi, best = 0.0, high, None
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        got = macs_at(mid)
+        if best is None or abs(got - level) < abs(best[1] - level):
+            best = (mid, got)
+        lo, hi = (mid, hi) if got > level else (lo, mid)
+    return best
+
+
+def check_target_macs(value, block: str) -> None:
+    """``colt.<block>.target_macs`` is a fraction in (0, 1), or a one-line ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+        raise ValueError(f'colt.{block}.target_macs must be in (0, 1), got {value!r}: e.g. '
+                         f'target_macs=0.5 keeps half the MACs')
+
+
+def check_input_size(size, block: str) -> None:
+    """``colt.<block>.input_size`` is (H, W), integers >= 32, or a one-line ValueError."""
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 32 for v in size)):
+        raise ValueError(f'colt.{block}.input_size must be (H, W), integers >= 32, '
+                         f'got {size!r}')

@@ -7,6 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
+from ..core.channel_cost import ratio_for_macs  # noqa: F401 (the benchmarks' import)
 from .onnx import TensorPart
 
 
@@ -50,24 +51,6 @@ def detector_macs(detector: nn.Module, input_size: Sequence[int],
                                             'roi_head') if by.get(part)}
     out['total'] = int(analyzer.total())
     return out
-
-
-def ratio_for_macs(macs_at: Callable[[float], float], level: float, steps: int = 12,
-                   high: float = 0.95) -> tuple:
-    """The pruning ratio in ``[0, high]`` whose slim model's MACs fraction (``macs_at(ratio)``,
-    decreasing in the ratio) is nearest ``level``, by bisection: ``(ratio, its MACs)``.
-
-    One-shot channel tickets "at a level" (0.5x, 0.33x of dense's MACs) are found this way by
-    the channel and deploy benchmarks alike.
-    """
-    lo, hi, best = 0.0, high, None
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        got = macs_at(mid)
-        if best is None or abs(got - level) < abs(best[1] - level):
-            best = (mid, got)
-        lo, hi = (mid, hi) if got > level else (lo, mid)
-    return best
 
 
 def interleaved_latency(runners: Dict[str, Callable[[], None]], runs: int = 50, warmup: int = 5,

@@ -4,8 +4,9 @@ from typing import List, Optional
 import torch
 
 from ..core import Pruner, random_mask_like, save_ticket
+from ..core.channel_cost import check_input_size, check_target_macs, ratio_for_macs
 from ..core.channels import random_channel_mask_like
-from ..core.prunable import masked_params
+from ..core.prunable import channel_cost, masked_params
 from ..core.scores import channel_score, weight_score
 from ..errors import SearchError
 from ..registry import METHODS
@@ -70,9 +71,18 @@ class RandomMask(Method):
 class OneShot(Method):
     """theta0 (e.g. a pretrained backbone) pruned once to ``target_sparsity`` by its score;
     channel tickets: ``target_sparsity`` of every group's channels (layer scope) or of all
-    channels (global), ranked by ``channel_score``."""
+    channels (global), ranked by ``channel_score``.
+
+    Channel tickets may name a cost instead, the block ``colt.oneshot``: ``target_macs`` (a
+    fraction of dense's MACs, in (0, 1): of the backbone + neck, or of the whole detector with
+    ``channel_groups='detector'``, counted at ``input_size``, (H, W)): the pruning ratio whose
+    mask's MACs are nearest it is found by bisection and used in place of
+    ``target_sparsity`` (recorded in the ticket's meta).
+    """
 
     supports_channels = True
+    option = 'oneshot'
+    defaults = dict(target_macs=None, input_size=(256, 256))
 
     def check(self, s) -> None:
         if weight_score(s.weight_score).needs_theta0:
@@ -86,6 +96,13 @@ class OneShot(Method):
             raise ValueError(f"colt.method='oneshot' prunes theta0 before any training: "
                              f"{option}={name!r} observes training; use a data-free score "
                              f"('l1_bn', 'magnitude') or a method that trains first")
+        t = self.options(s)['target_macs']
+        if t is not None:
+            if s.granularity != 'channel':
+                raise ValueError("colt.oneshot.target_macs is a cost of channel tickets: set "
+                                 "granularity='channel' or use target_sparsity")
+            check_target_macs(t, 'oneshot')
+            check_input_size(self.options(s)['input_size'], 'oneshot')
 
     def find_mask(self, ctx, stages, rounds: List[dict]) -> str:
         def write():
@@ -98,11 +115,19 @@ class OneShot(Method):
             ones = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in ctx.prunable}
             s = ctx.settings
             channel = s.granularity == 'channel'
+            groups = channel_groups_of(ctx) if channel else None
             pruner = Pruner(s.channel_score if channel else s.weight_score, s.prune_scope,
-                            s.min_density, channel_groups_of(ctx) if channel else None,
-                            s.channel_divisor)
-            mask = pruner.prune_to(theta0, ones, s.target_sparsity)
-            save_ticket(path, mask, theta0, meta=ctx.meta(round=0, oneshot=True))
+                            s.min_density, groups, s.channel_divisor)
+            p, meta = self.options(s), dict(round=0, oneshot=True)
+            ratio = s.target_sparsity
+            if p['target_macs'] is not None:  # the ratio whose MACs are the target's
+                model = ctx.task.build_model(ctx.cfg)
+                cost = channel_cost(model, s.channel_groups, p['input_size'], groups)
+                ratio, macs = ratio_for_macs(
+                    lambda r: cost.fraction(pruner.prune_to(theta0, ones, r)), p['target_macs'])
+                meta.update(target_macs=p['target_macs'], macs=macs, ratio=ratio)
+            mask = pruner.prune_to(theta0, ones, ratio)
+            save_ticket(path, mask, theta0, meta=ctx.meta(**meta))
         path = ctx.work.ticket('oneshot')
         return write_once(path, write)
 

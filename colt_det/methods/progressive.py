@@ -2,6 +2,7 @@
 recipe, Liu et al. ICML 2021), its channels removed while the final stage trains."""
 from typing import List, Optional
 
+from ..core.channel_cost import check_input_size, check_target_macs
 from ..core.schedule import check_window
 from ..core.scores import channel_score
 from ..registry import METHODS
@@ -35,15 +36,9 @@ class ProgressiveChannels(Method):
             raise ValueError("method='progressive' removes channels: set granularity='channel'")
         p = self.options(s)
         t = p['target_macs']
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 < t < 1.0:
-            raise ValueError(f'colt.progressive.target_macs must be in (0, 1), got {t!r}: e.g. '
-                             f'target_macs=0.5 keeps half the MACs')
+        check_target_macs(t, 'progressive')
         check_window(p, 'progressive')
-        size = p['input_size']
-        if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 32 for v in size)):
-            raise ValueError(f'colt.progressive.input_size must be (H, W), integers >= 32, '
-                             f'got {size!r}')
+        check_input_size(p['input_size'], 'progressive')
         channel_score(s.channel_score)  # a ValueError names the registered ones
 
     def find_mask(self, ctx, stages, rounds: List[dict]) -> Optional[str]:

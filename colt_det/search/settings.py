@@ -51,6 +51,7 @@ class ColtSettings:
     gmp: Optional[dict] = None  # method='gmp': its schedule (methods/gmp.py)
     progressive: Optional[dict] = None  # method='progressive' (methods/progressive.py)
     torch_pruning: Optional[dict] = None  # method='torch_pruning' (methods/torch_pruning.py)
+    oneshot: Optional[dict] = None  # method='oneshot': a channel MACs target (methods/baselines)
     early_stop: Optional[dict] = None  # colt/imp rounds: stop a stage once its mask converged
     target_sparsity: float = 0.8
     max_rounds: int = 30
