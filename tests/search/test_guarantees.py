@@ -2,7 +2,7 @@
 settings and files checked before the first write, one-line errors, nothing overwritten.
 
 The tools run in-process (``main(argv)``); a simulated kill (``COLT_DET_CRASH_AT``) stops a
-search exactly at a write boundary, as SIGKILL would (tests/test_crash_resume.py keeps the real
+search exactly at a write boundary, as SIGKILL would (tests/search/test_crash_resume.py keeps the real
 signal).
 """
 import json
