@@ -61,13 +61,11 @@ class DistillHook(Hook):
         self.fpn_weight = float(fpn_weight)
         self.logit_weight = float(logit_weight)
         self.temperature = float(temperature)
-        self._model = None
         self._patched = []  # (object, attribute name) set on instances, removed after training
 
     def before_train(self, runner) -> None:
         student = unwrap(runner.model)
         teacher = load_teacher(runner, self.teacher_path, student)  # held by the closures only
-        self._model = student
         loss, extract = student.loss, student.extract_feat
         captured = {}
         logits = self.logit_weight > 0
@@ -120,7 +118,6 @@ class DistillHook(Hook):
         for obj, name in self._patched:
             obj.__dict__.pop(name, None)
         self._patched = []
-        self._model = None
 
 
 def _same_shape(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

@@ -115,13 +115,14 @@ class OneShot(Method):
             ones = {n: torch.ones_like(theta0[n], dtype=torch.bool) for n in ctx.prunable}
             s = ctx.settings
             channel = s.granularity == 'channel'
-            groups = channel_groups_of(ctx) if channel else None
+            model = ctx.task.build_model(ctx.cfg) if channel else None  # built once
+            groups = masked_params(model, s.spec, 'channel', s.channel_groups)[1] \
+                if channel else None
             pruner = Pruner(s.channel_score if channel else s.weight_score, s.prune_scope,
                             s.min_density, groups, s.channel_divisor)
             p, meta = self.options(s), dict(round=0, oneshot=True)
             ratio = s.target_sparsity
             if p['target_macs'] is not None:  # the ratio whose MACs are the target's
-                model = ctx.task.build_model(ctx.cfg)
                 cost = channel_cost(model, s.channel_groups, p['input_size'], groups)
                 ratio, macs = ratio_for_macs(
                     lambda r: cost.fraction(pruner.prune_to(theta0, ones, r)), p['target_macs'])
