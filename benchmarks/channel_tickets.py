@@ -295,7 +295,7 @@ def _row(method: str, level: float, f: dict, macs: dict, **extra) -> dict:
                 macs_backbone=macs['backbone'], macs_backbone_neck=macs['extract_feat'],
                 macs_detector=macs['detector'],
                 **{f'macs_{p}': macs[p] for p in ('rpn_head', 'roi_head') if p in macs},
-                final_seconds=f['seconds'], **extra)
+                final_seconds=f['seconds'], work=f.get('work'), slim=f.get('slim'), **extra)
 
 
 def aggregate(runs: Dict[int, dict]) -> List[dict]:

@@ -32,8 +32,8 @@ def test_an_unwritable_folder_is_one_error_naming_the_file_even_as_root(tmp_path
     """A folder the OS refuses to write into (EACCES at the temp file or at the link): an
     OSError naming the target, no temp file left, no target. Root can write anywhere, so the
     refusal is the OS's answer injected at the call (this runs where CI runs, as root); the
-    real chmod case is the export test in tests/search/test_reliability.py. Fails if the temp file is
-    not removed or the error names the temp file instead of the target."""
+    real chmod case is the export test in tests/search/test_reliability.py. Fails if the temp
+    file is not removed or the error names the temp file instead of the target."""
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, 'Permission denied', str(tmp_path))
     if call == 'mkstemp':

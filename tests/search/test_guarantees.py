@@ -2,8 +2,8 @@
 settings and files checked before the first write, one-line errors, nothing overwritten.
 
 The tools run in-process (``main(argv)``); a simulated kill (``COLT_DET_CRASH_AT``) stops a
-search exactly at a write boundary, as SIGKILL would (tests/search/test_crash_resume.py keeps the real
-signal).
+search exactly at a write boundary, as SIGKILL would (tests/search/test_crash_resume.py keeps
+the real signal).
 """
 import json
 import os
