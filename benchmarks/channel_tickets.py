@@ -97,7 +97,8 @@ INPUT = (128, 128)  # the det-hard detector's test scale
 class Measure:
     """MACs of masks of the benchmark's model (built once, theta0 loaded)."""
 
-    def __init__(self, cfg, theta0_path: str, depth: str = 'deep') -> None:
+    def __init__(self, cfg, theta0_path: str, depth: str = 'deep',
+                 level_input=INPUT) -> None:
         from colt_det.core.prunable import channel_groups
         from colt_det.deploy.measure import detector_macs, feature_macs
         from colt_det.runtime.checkpoints import load_state
@@ -111,6 +112,9 @@ class Measure:
         self.dense = {p: feature_macs(self.model, INPUT, p) for p in ('backbone', 'extract_feat')}
         self.dense_parts = detector_macs(self.model, INPUT)
         self.dense['detector'] = self.dense_parts['total']
+        self.level_input = tuple(level_input)
+        if self.level_input != INPUT:  # levels measured at another input size
+            self.dense_level = self._at(self.model, self.level_input)
 
     def macs(self, mask) -> Dict[str, float]:
         """MACs of the slim model under ``mask``, as fractions of the dense model's (the
@@ -124,7 +128,20 @@ class Measure:
         out['detector'] = parts['total'] / self.dense['detector']
         out.update({p: parts[p] / self.dense_parts[p] for p in ('rpn_head', 'roi_head')
                     if p in parts})
+        if self.level_input != INPUT:
+            out['level_input'] = self._at(slim, self.level_input) / self.dense_level
         return out
+
+    def _at(self, model, size) -> float:
+        from colt_det.deploy.measure import detector_macs, feature_macs
+        if LEVEL_OF[self.depth] == 'detector':
+            return detector_macs(model, size)['total']
+        return feature_macs(model, size, LEVEL_OF[self.depth])
+
+    def level(self, macs: Dict[str, float]) -> float:
+        """The fraction a level is matched against: :data:`LEVEL_OF`'s MACs at the level's
+        input size."""
+        return macs.get('level_input', macs[LEVEL_OF[self.depth]])
 
     def one_shot_mask(self, name: str, ratio: float, s: dict):
         from colt_det.core.channels import channel_prune
@@ -159,7 +176,7 @@ class Measure:
         ``level``."""
         from colt_det.deploy.measure import ratio_for_macs
         ratio, _ = ratio_for_macs(
-            lambda r: self.macs(self.one_shot_mask(name, r, s))[LEVEL_OF[self.depth]], level)
+            lambda r: self.level(self.macs(self.one_shot_mask(name, r, s))), level)
         return round(ratio, 4)
 
 
@@ -192,7 +209,7 @@ def slim_eval(config: str, work: str, out_dir: str) -> dict:
 
 
 def run(levels: List[float], seed: int, work_root: str, methods: List[str],
-        config: str = CONFIG, depth: str = 'deep') -> dict:
+        config: str = CONFIG, depth: str = 'deep', level_input=INPUT) -> dict:
     from colt_det.core import load_ticket
     from colt_det.search.workdir import WorkDir
     seeded = dict(seed=seed)
@@ -219,12 +236,12 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
                                                                            method='dense'))
         theta0 = WorkDir(osp.join(work_root, 'dense')).theta0
     measure = Measure(search_cost.load_cfg(config, osp.join(work_root, 'tmp'), {}), theta0,
-                      depth)
+                      depth, level_input)
     for name, rs in rounds.items():
         for r in rs:
             r['macs'] = measure.macs(load_ticket(r['ticket']).masks)
         for level in levels:
-            hit = min(rs, key=lambda r: abs(r['macs'][level_of] - level))
+            hit = min(rs, key=lambda r: abs(measure.level(r['macs']) - level))
             upto = [r for r in rs if r['round'] <= hit['round']]
             f = final(name, level, dict(method='mask', mask_from=hit['ticket']))
             rows.append(_row(name, level, f, hit['macs'], round=hit['round'],
@@ -254,7 +271,8 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
         for level in levels:
             f = final(name, level, distilled(dict(
                 PROGRESSIVE[name], method='progressive',
-                progressive=dict(SCHEDULE, target_macs=level, input_size=INPUT))))
+                progressive=dict(SCHEDULE, target_macs=level,
+                                 input_size=tuple(level_input)))))
             widths[(name, level)] = WorkDir(f['work']).final_ticket
             rows.append(_row(name, level, f, measure.macs(
                 load_ticket(WorkDir(f['work']).final_ticket).masks)))
@@ -284,7 +302,8 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
                      macs_backbone_neck=measure.dense['extract_feat'],
                      macs_detector=measure.dense['detector'],
                      macs_parts=measure.dense_parts)
-    return dict(seed=seed, levels=levels, level_of=level_of, rows=rows, dense=dense,
+    return dict(seed=seed, levels=levels, level_of=level_of, level_input=list(level_input),
+                rows=rows, dense=dense,
                 curves={n: [dict(round=r['round'], sparsity=r['sparsity'], macs=r['macs'],
                                  samples=r['samples']) for r in rs] for n, rs in rounds.items()})
 
@@ -294,7 +313,8 @@ def _row(method: str, level: float, f: dict, macs: dict, **extra) -> dict:
                 params=f['params'], checkpoint_mb=f['checkpoint_mb'],
                 macs_backbone=macs['backbone'], macs_backbone_neck=macs['extract_feat'],
                 macs_detector=macs['detector'],
-                **{f'macs_{p}': macs[p] for p in ('rpn_head', 'roi_head') if p in macs},
+                **{f'macs_{p}': macs[p] for p in ('rpn_head', 'roi_head', 'level_input')
+                   if p in macs},
                 final_seconds=f['seconds'], work=f.get('work'), slim=f.get('slim'), **extra)
 
 
@@ -309,15 +329,20 @@ def aggregate(runs: Dict[int, dict]) -> List[dict]:
 
 def table(result: dict) -> str:
     whole = all('macs_detector' in r for r in result['rows'])  # recorded since --groups
+    at = tuple(result.get('level_input', INPUT))  # levels at another input size
+    at = None if at == INPUT else at
     lines = ['| method | level | backbone MACs | backbone+neck MACs | '
-             + ('detector MACs | ' if whole else '') + 'params | checkpoint MB | '
-             'mAP@0.5 (slim) |', '|---|---|---|---|---|---|---|' + ('---|' if whole else '')]
+             + ('detector MACs | ' if whole else '')
+             + (f'MACs at {at[1]} x {at[0]} | ' if at else '') + 'params | checkpoint MB | '
+             'mAP@0.5 (slim) |', '|---|---|---|---|---|---|---|' + ('---|' if whole else '')
+             + ('---|' if at else '')]
     for r in sorted(result['rows'], key=lambda r: (r['level'], METHODS.index(r['method']))):
         m = (f"{r['metric']:.4f} ± {r['metric_std']:.4f}" if 'metric_std' in r
              else f"{r['metric']:.4f}")
         lines.append(f"| {r['method']} | {r['level']:g} | {r['macs_backbone']:.3f}x | "
                      f"{r['macs_backbone_neck']:.3f}x | "
                      + (f"{r['macs_detector']:.3f}x | " if whole else '')
+                     + (f"{r['macs_level_input']:.3f}x | " if at else '')
                      + f"{r['params']:,} | {r['checkpoint_mb']:.1f} | {m} |")
     d = result.get('dense')
     if d:
@@ -326,7 +351,7 @@ def table(result: dict) -> str:
         lines.append(f"| dense | - | 1.000x ({d['macs_backbone'] / 1e6:.1f} M) | 1.000x "
                      f"({d['macs_backbone_neck'] / 1e6:.1f} M) | "
                      + (f"1.000x ({d['macs_detector'] / 1e6:.1f} M) | " if whole else '')
-                     + f"{d['params']:,} | - | {m} |")
+                     + ('1.000x | ' if at else '') + f"{d['params']:,} | - | {m} |")
     return '\n'.join(lines)
 
 
@@ -364,6 +389,9 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
         lines = block([(values[best['method']], dense, margin)]
                       + [(values[a], values[b], None) for a, b, _ in pairs])
         what, field = _LEVEL_NAME[result.get('level_of', 'extract_feat')]
+        if tuple(result.get('level_input', INPUT)) != INPUT:
+            what, field = what + ' at {1} x {0}'.format(*result['level_input']), \
+                'macs_level_input'
         out.append(f"{level:g}x {what}: best {best['method']} "
                    f"{best['metric']:.4f} (at {best[field]:.3f}x), vs dense "
                    f"{lines[0]}")
@@ -416,6 +444,11 @@ def main() -> None:
                         help="the channel groups: 'deep' (backbone + neck; levels of their "
                              "MACs) or 'detector' (the heads too; levels of the whole "
                              "detector's MACs)")
+    parser.add_argument('--level-input', type=int, nargs=2, default=list(INPUT),
+                        metavar=('H', 'W'),
+                        help='the input size at which a level\'s MACs are measured (default '
+                             'the test scale; e.g. 608 1024 for the VOC scale a detector is '
+                             'deployed at)')
     parser.add_argument('--work-root', default=osp.join(ROOT, 'work_dirs',
                                                         'bench_channels_det-hard'))
     parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
@@ -434,7 +467,7 @@ def main() -> None:
     runs = {s: run(sorted(args.levels, reverse=True), s,
                    osp.realpath(osp.join(args.work_root, f'seed_{s}'))
                    if len(args.seeds) > 1 else args.work_root, args.methods, args.config,
-                   args.groups)
+                   args.groups, tuple(args.level_input))
             for s in args.seeds}
     first = runs[args.seeds[0]]
     result = dict(first, config=args.config, channels=dict(CHANNELS, channel_groups=args.groups),

@@ -370,6 +370,9 @@ def whole_verdict(found: dict, channels: dict, margin_of=None) -> List[str]:
     margin_of = margin_of or (lambda level: 0.01 if level >= 0.5 else 0.03)
     voc = {r['name']: r for r in found['rows'] if tuple(r['input_size']) == VOC_INPUT}
     dense = seed_values(channels['dense'])
+    size = tuple(channels.get('level_input', channels.get('input_size', ())))
+    at = ' at {1} x {0}'.format(*size) if size and size != tuple(
+        channels.get('input_size', size)) else ''  # levels measured at another input size
     lines = []
     for level in channels['levels']:
         rows = [x for x in channels['rows'] if x['level'] == level and x['method'] in OWN]
@@ -384,7 +387,8 @@ def whole_verdict(found: dict, channels: dict, margin_of=None) -> List[str]:
                  if r else 'VOC-scale latency not measured')
         ok = r is not None and r['eager_speedup'] >= GOAL_SPEED_UP and equivalence(
             diff, margin) == 'within'
-        lines.append(f"{level:g}x whole-detector MACs: {best['method']} {best['metric']:.4f} vs "
+        lines.append(f"{level:g}x whole-detector MACs{at}: {best['method']} "
+                     f"{best['metric']:.4f} vs "
                      f"dense {statistics.mean(dense):.4f}: {describe(diff, margin)}; {speed}: "
                      f"goal (>= {GOAL_SPEED_UP:g}x, within {margin * 100:g} points) "
                      + ('met' if ok else 'not met'))

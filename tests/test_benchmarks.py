@@ -190,6 +190,10 @@ def test_the_whole_detector_goal_needs_the_voc_speed_up_and_the_paired_map():
     assert 'within 3 points: not within (TOST)' in third and third.endswith('not met')
     found['rows'][1]['eager_speedup'] = 1.7  # fast only at its own 128 px
     assert deploy.whole_verdict(found, channels)[0].endswith('not met')
+    # levels measured at the VOC scale (--level-input) say so
+    at_voc = dict(channels, input_size=[128, 128], level_input=list(deploy.VOC_INPUT))
+    assert deploy.whole_verdict(found, at_voc)[0].startswith(
+        '0.5x whole-detector MACs at 1024 x 608: progressive-distill')
     del found['rows'][1]
     assert 'VOC-scale latency not measured' in deploy.whole_verdict(found, channels)[0]
 
@@ -269,6 +273,12 @@ def test_channel_verdicts_compare_random_colt_and_torch_pruning_within_a_level()
                                'reinitialised): -25.0 points')
     assert any(v.startswith('0.5x: scratch vs progressive-distill (same widths')
                for v in channel_tickets.slim_verdicts(result))
+    # levels measured at another input size (--level-input): named, that size's MACs quoted
+    result['level_input'] = [608, 1024]
+    result['rows'][0]['macs_level_input'] = 0.51
+    result['rows'][1]['macs_level_input'] = 0.51
+    assert channel_tickets.verdicts(result)[0].startswith(
+        '0.5x whole-detector MACs at 1024 x 608: best progressive-distill 0.3500 (at 0.510x)')
 
 
 def test_every_config_parses_and_its_colt_settings_are_valid():
