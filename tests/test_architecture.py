@@ -153,6 +153,29 @@ def test_layers_import_only_the_layers_below():
     # core imports torch (and safetensors) only: see test_core_imports_without_mmengine_or_mmdet
 
 
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(root: str = osp.join(ROOT, 'colt_det')) -> list:
+    """``path:name lines`` of every function of the package longer than
+    :data:`MAX_FUNCTION_LINES` (its docstring included)."""
+    out = []
+    for path in glob.glob(osp.join(root, '**', '*.py'), recursive=True):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    out.append(f'{osp.relpath(path, ROOT)}:{node.name} {lines}')
+    return out
+
+
+def test_no_function_in_the_package_is_over_60_lines(tmp_path):
+    assert long_functions() == []
+    # the finder finds one
+    (tmp_path / 'm.py').write_text('def f():\n' + '    x = 1\n' * MAX_FUNCTION_LINES)
+    assert long_functions(str(tmp_path)) == [f'{osp.relpath(tmp_path / "m.py", ROOT)}:f 61']
+
+
 def test_types_live_in_the_colt_det_scope():
     """A same-named type of another package (mmpretrain's ImageClassifier) does not collide."""
     from mmengine.registry import MODELS as ROOT_MODELS

@@ -56,7 +56,22 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
         logs.append(log)
     progress(f'started {num_partitions} partition processes ({env["OMP_NUM_THREADS"]} '
              f'thread(s) each), logs in {log_dir}')
-    failed: List[int] = []  # partitions that failed on their own, before any is terminated
+    failed = _wait_all(procs, relays, poll_seconds)
+    if failed:  # the partition that failed, not one terminated because of it
+        i = failed[0]
+        raise PartitionJobError(f'partition {i} failed (exit {procs[i].returncode}): '
+                                f'{_last_error(logs[i])}; full log {logs[i]}; fix it and rerun '
+                                f'with --resume')
+
+
+def _wait_all(procs: List[subprocess.Popen], relays: List[threading.Thread],
+              poll_seconds: float) -> List[int]:
+    """Wait until every process exits or one fails; stop the rest (also on an interrupt).
+
+    Returns:
+        List[int]: the partitions that failed on their own, before any was terminated.
+    """
+    failed: List[int] = []
     try:
         while any(p.poll() is None for p in procs):
             failed = [i for i, p in enumerate(procs) if p.poll() not in (None, 0)]
@@ -75,11 +90,7 @@ def run_partitions_locally(config: str, work_dir: str, num_partitions: int,
                 p.kill()
         for r in relays:
             r.join(timeout=10)
-    if failed:  # the partition that failed, not one terminated because of it
-        i = failed[0]
-        raise PartitionJobError(f'partition {i} failed (exit {procs[i].returncode}): '
-                                f'{_last_error(logs[i])}; full log {logs[i]}; fix it and rerun '
-                                f'with --resume')
+    return failed
 
 
 def _relay(proc: subprocess.Popen, log_path: str, prefix: str) -> None:
