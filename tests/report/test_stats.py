@@ -54,6 +54,18 @@ def test_bootstrap_interval_brackets_the_mean_difference():
     assert bootstrap([0.4], [0.3]) is None
 
 
+def test_verdicts_print_the_bootstrap_beside_the_t_interval():
+    """3 seeds or more: the bootstrap interval (in points) is printed beside the t interval
+    and brackets the mean; with 2 seeds it is left out."""
+    d = paired([0.40, 0.42, 0.41], [0.30, 0.31, 0.30])
+    lo, hi = d.boot
+    assert f'interval ±{100 * d.half:.1f}; bootstrap [{100 * lo:+.1f}, {100 * hi:+.1f}])' in \
+        describe(d)
+    assert lo <= d.mean <= hi and hi - lo < 2 * d.half  # narrower than t's with 3 seeds
+    assert paired([0.4, 0.41], [0.3, 0.3]).boot is None
+    assert 'bootstrap' not in describe(paired([0.4, 0.41], [0.3, 0.3]))
+
+
 def test_a_block_decides_detected_by_holm_adjusted_p_values():
     """Three comparisons: one whose unadjusted interval excludes 0 but whose Holm-adjusted p
     does not clear 0.05 is reported as not detected (fails if block drops the correction)."""
