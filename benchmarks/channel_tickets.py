@@ -42,12 +42,16 @@ and mAP@0.5.
 the RPN conv and the RoI head's two FCs besides the deep groups) and a level is a fraction of
 the *whole detector's* MACs at the test scale and the test-time proposal count (backbone,
 neck, RPN head, RoI head: :func:`colt_det.deploy.measure.detector_macs`).
+``--level-input H W``: the levels' MACs counted at another input size (the scale a detector is
+deployed at, e.g. ``608 1024``); progressive pruning is steered by them
+(``progressive.input_size``) and the table adds their column.
 Runs resume: delete the work root to start over.
 
 Usage:
     .venv/bin/python benchmarks/channel_tickets.py                      # 3 levels, seed 0
     .venv/bin/python benchmarks/channel_tickets.py --seeds 0 1 2 --levels 0.33
     .venv/bin/python benchmarks/channel_tickets.py --groups detector --levels 0.5
+    .venv/bin/python benchmarks/channel_tickets.py --groups detector --level-input 608 1024
 """
 import argparse
 import os
