@@ -59,7 +59,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -116,9 +116,10 @@ class Measure:
         self.dense = {p: feature_macs(self.model, INPUT, p) for p in ('backbone', 'extract_feat')}
         self.dense_parts = detector_macs(self.model, INPUT)
         self.dense['detector'] = self.dense_parts['total']
-        self.level_input = tuple(level_input)
-        if self.level_input != INPUT:  # levels measured at another input size
-            self.dense_level = self._at(self.model, self.level_input)
+        self.level_cost = None  # levels counted at another input size: what progressive
+        if tuple(level_input) != INPUT:  # pruning steers by (core.prunable.channel_cost)
+            from colt_det.core.prunable import channel_cost
+            self.level_cost = channel_cost(self.model, depth, level_input, self.groups)
 
     def macs(self, mask) -> Dict[str, float]:
         """MACs of the slim model under ``mask``, as fractions of the dense model's (the
@@ -132,15 +133,9 @@ class Measure:
         out['detector'] = parts['total'] / self.dense['detector']
         out.update({p: parts[p] / self.dense_parts[p] for p in ('rpn_head', 'roi_head')
                     if p in parts})
-        if self.level_input != INPUT:
-            out['level_input'] = self._at(slim, self.level_input) / self.dense_level
+        if self.level_cost is not None:
+            out['level_input'] = self.level_cost.macs(mask) / self.level_cost.dense
         return out
-
-    def _at(self, model, size) -> float:
-        from colt_det.deploy.measure import detector_macs, feature_macs
-        if LEVEL_OF[self.depth] == 'detector':
-            return detector_macs(model, size)['total']
-        return feature_macs(model, size, LEVEL_OF[self.depth])
 
     def level(self, macs: Dict[str, float]) -> float:
         """The fraction a level is matched against: :data:`LEVEL_OF`'s MACs at the level's
@@ -331,10 +326,16 @@ def aggregate(runs: Dict[int, dict]) -> List[dict]:
             if row is not None]
 
 
+def level_size(result: dict) -> Optional[tuple]:
+    """(H, W) the result's levels were counted at where not the test scale
+    (``--level-input``), else None."""
+    size = tuple(result.get('level_input', INPUT))
+    return None if size == INPUT else size
+
+
 def table(result: dict) -> str:
     whole = all('macs_detector' in r for r in result['rows'])  # recorded since --groups
-    at = tuple(result.get('level_input', INPUT))  # levels at another input size
-    at = None if at == INPUT else at
+    at = level_size(result)
     lines = ['| method | level | backbone MACs | backbone+neck MACs | '
              + ('detector MACs | ' if whole else '')
              + (f'MACs at {at[1]} x {at[0]} | ' if at else '') + 'params | checkpoint MB | '
@@ -393,8 +394,8 @@ def verdicts(result: dict, margin: float = 0.01) -> List[str]:
         lines = block([(values[best['method']], dense, margin)]
                       + [(values[a], values[b], None) for a, b, _ in pairs])
         what, field = _LEVEL_NAME[result.get('level_of', 'extract_feat')]
-        if tuple(result.get('level_input', INPUT)) != INPUT:
-            what, field = what + ' at {1} x {0}'.format(*result['level_input']), \
+        if level_size(result):
+            what, field = what + ' at {1} x {0}'.format(*level_size(result)), \
                 'macs_level_input'
         out.append(f"{level:g}x {what}: best {best['method']} "
                    f"{best['metric']:.4f} (at {best[field]:.3f}x), vs dense "

@@ -366,13 +366,12 @@ def whole_verdict(found: dict, channels: dict, margin_of=None) -> List[str]:
     found architecture (``found``: :func:`found_rows` of one seed) in eager torch."""
     from colt_det.report.stats import describe, equivalence, paired, seed_values
 
-    from channel_tickets import OWN
+    from channel_tickets import OWN, level_size
     margin_of = margin_of or (lambda level: 0.01 if level >= 0.5 else 0.03)
     voc = {r['name']: r for r in found['rows'] if tuple(r['input_size']) == VOC_INPUT}
     dense = seed_values(channels['dense'])
-    size = tuple(channels.get('level_input', channels.get('input_size', ())))
-    at = ' at {1} x {0}'.format(*size) if size and size != tuple(
-        channels.get('input_size', size)) else ''  # levels measured at another input size
+    size = level_size(channels)
+    at = ' at {1} x {0}'.format(*size) if size else ''
     lines = []
     for level in channels['levels']:
         rows = [x for x in channels['rows'] if x['level'] == level and x['method'] in OWN]
