@@ -25,6 +25,12 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
                       GroupFisher's Fisher importance per MAC (``'fisher_macs'``)
     progressive-fisher-raw ... by Fisher importance without the MACs normalisation
     progressive-distill    progressive-fisher, distilled from dense as oneshot-l1bn-distill
+    progressive-latency    progressive-distill ranked by Fisher importance per *time* saved:
+                      ``normalize='latency'``, a block's cost its layers' measured time on this
+                      CPU at the level's input size (``colt_det.core.latency``)
+    progressive-latency-target   ... pruned on until the modelled time is at most
+                      ``LATENCY_TARGET`` of dense's too (``target_latency``: fewer MACs than
+                      the level where time needs it)
         (every method trains the same final schedule: equal images; the progressive ones prune
         inside it)
     scratch           the from-scratch control (Liu et al., ICLR 2019): the widths of the
@@ -84,17 +90,24 @@ ONE_SHOT = {'oneshot-l1': dict(method='oneshot', channel_score='l1'),
             'torch-pruning-taylor': dict(method='torch_pruning',
                                          torch_pruning=dict(importance='taylor', batches=8)),
             'oneshot-l1bn-distill': dict(method='oneshot', channel_score='l1_bn', distill=True)}
+LATENCY_TARGET = 0.45  # of the modelled time (progressive-latency-target)
 # method='progressive' at each level: its target_macs is the level (backbone + neck MACs)
 PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
                'progressive-fisher-raw': dict(channel_score='fisher'),
-               'progressive-distill': dict(channel_score='fisher_macs', distill=True)}
+               'progressive-distill': dict(channel_score='fisher_macs', distill=True),
+               'progressive-latency': dict(channel_score='fisher', distill=True,
+                                           progressive=dict(normalize='latency')),
+               'progressive-latency-target': dict(
+                   channel_score='fisher', distill=True,
+                   progressive=dict(normalize='latency', target_latency=LATENCY_TARGET))}
 SCHEDULE = dict(start=0.0, end=0.5, every=0.01)  # the MACs fall over the first half
 METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 'scratch',
                                                                        'dense']
 # whose widths the from-scratch control takes, first present first
 SCRATCH_FROM = ('progressive-distill', 'progressive-fisher', 'oneshot-l1bn')
 OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn', 'oneshot-l1bn-distill',
-       'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill')  # colt_det's own
+       'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill',
+       'progressive-latency', 'progressive-latency-target')  # colt_det's own
 INPUT = (128, 128)  # the det-hard detector's test scale
 
 
@@ -268,10 +281,11 @@ def run(levels: List[float], seed: int, work_root: str, methods: List[str],
                 rows.append(_row(name, level, f, macs, ratio=ratio))
     for name in [m for m in PROGRESSIVE if m in methods]:
         for level in levels:
+            own = dict(PROGRESSIVE[name])
             f = final(name, level, distilled(dict(
-                PROGRESSIVE[name], method='progressive',
-                progressive=dict(SCHEDULE, target_macs=level,
-                                 input_size=tuple(level_input)))))
+                own, method='progressive',
+                progressive=dict(SCHEDULE, target_macs=level, input_size=tuple(level_input),
+                                 **own.pop('progressive', {})))))
             widths[(name, level)] = WorkDir(f['work']).final_ticket
             rows.append(_row(name, level, f, measure.macs(
                 load_ticket(WorkDir(f['work']).final_ticket).masks)))

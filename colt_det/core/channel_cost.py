@@ -8,8 +8,8 @@ pruning asks this after every step it takes, so it must be cheap: it is arithmet
 It counts conv and linear layers only; MMEngine's complexity analysis of the slim model also
 counts the norms' elementwise operations, within 1% of it (tested).
 """
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -24,6 +24,9 @@ class _Layer:
     cin: int
     cout: int
     groups: int = 1
+    outputs: float = 0.0  # output positions per channel (H_out * W_out, a linear's rows)
+    calls: list = field(default_factory=list)  # each call's input: (H, W) of a conv, rows
+    conv: Optional[tuple] = None  # (kernel_size, stride, padding, dilation) of a conv
 
 
 class ChannelCost:
@@ -69,14 +72,18 @@ class ChannelCost:
         def hook(m, inputs, output):
             if isinstance(m, nn.Conv2d):
                 kh, kw = m.kernel_size
-                layer = _Layer(kh * kw * output.shape[-2] * output.shape[-1] / m.groups,
-                               m.in_channels, m.out_channels, m.groups)
+                positions = output.shape[-2] * output.shape[-1]
+                layer = _Layer(kh * kw * positions / m.groups, m.in_channels, m.out_channels,
+                               m.groups, positions, [tuple(inputs[0].shape[-2:])],
+                               (m.kernel_size, m.stride, m.padding, m.dilation))
             else:  # every row is one input's (a batch of RoIs is one image's proposals)
-                layer = _Layer(float(output.numel() // output.shape[-1]), m.in_features,
-                               m.out_features)
+                rows = output.numel() // output.shape[-1]
+                layer = _Layer(float(rows), m.in_features, m.out_features, 1, rows, [rows])
             old = self.layers.get(name)
             if old is not None:  # called again (another pyramid level): its MACs add up
                 layer.per_pair += old.per_pair
+                layer.outputs += old.outputs
+                layer.calls = old.calls + layer.calls
             self.layers[name] = layer
         return hook
 
@@ -94,8 +101,13 @@ class ChannelCost:
         """Multiply-accumulates of one input under ``mask`` (None: nothing pruned); ``mask``
         may also be the list of kept channels per group (:meth:`kept`); ``part``: only the
         layers whose names start with ``part + '.'``."""
+        return sum(self.layers[name].per_pair * cin * cout
+                   for name, cin, cout in self.widths(mask, part))
+
+    def widths(self, mask=None, part: str = '') -> Iterator[Tuple[str, int, int]]:
+        """``(layer, input channels, output channels)`` of every layer under ``mask`` (as in
+        :meth:`macs`)."""
         kept = None if mask is None else (mask if isinstance(mask, list) else self.kept(mask))
-        total = 0.0
         for name, layer in self.layers.items():
             if part and not name.startswith(part + '.'):
                 continue
@@ -106,21 +118,24 @@ class ChannelCost:
                     kept[self.in_of[name]]
             if kept is not None and name in self.out_of:
                 cout = kept[self.out_of[name]]
-            total += layer.per_pair * cin * cout
-        return total
+            yield name, cin, cout
 
     def fraction(self, mask) -> float:
         """:meth:`macs` as a fraction of the unpruned module's."""
         return self.macs(mask) / self.dense if self.dense else 1.0
 
-    def saved_per_channel(self, kept: List[int]) -> List[float]:
-        """The MACs one more channel of each group would save, with the widths ``kept``."""
-        base = self.macs(kept)
+    def saved_per_block(self, kept: List[int], block: int = 1,
+                        cost: Optional[Callable[[List[int]], float]] = None) -> List[float]:
+        """What ``block`` more channels of each group would save with the widths ``kept``:
+        MACs, or ``cost(kept)`` (e.g. a :class:`~colt_det.core.latency.LatencyTable`'s time of
+        this module's layers)."""
+        cost = cost or self.macs
+        base = cost(kept)
         out = []
         for i in range(len(self.groups)):
             fewer = list(kept)
-            fewer[i] = max(0, fewer[i] - 1)
-            out.append(base - self.macs(fewer))
+            fewer[i] = max(0, fewer[i] - block)
+            out.append(base - cost(fewer))
         return out
 
 

@@ -9,6 +9,8 @@ from ..registry import METHODS
 from ..search.method import Method
 from ..search.workdir import WorkDir
 
+NORMALIZE = (None, 'macs', 'latency')  # what a block's score is divided by
+
 
 @METHODS.register_module('progressive')
 class ProgressiveChannels(Method):
@@ -24,12 +26,18 @@ class ProgressiveChannels(Method):
     Its block ``colt.progressive``: ``target_macs`` (a fraction of dense's MACs, in (0, 1)),
     ``start``, ``end``, ``every`` (iterations, int, or fractions of the training, float: the
     MACs fall along a cubic from ``start`` to ``end``, a step every ``every``) and
-    ``input_size`` (the (H, W) the MACs are counted at).
+    ``input_size`` (the (H, W) the MACs are counted at) and ``normalize``: ``None`` (the
+    score ranks as it is), ``'macs'`` or ``'latency'`` (a block's score divided by the MACs,
+    or the time on this machine's CPU, that removing it saves at ``input_size``:
+    latency-aware pruning, :mod:`colt_det.core.latency`; with a score that is not already
+    divided by its cost, e.g. ``channel_score='fisher'``); ``target_latency`` (optional, in
+    (0, 1)): prune on until the modelled time is at most this fraction of dense's too.
     """
 
     supports_channels = True
     option = 'progressive'
-    defaults = dict(target_macs=0.5, start=0.0, end=0.5, every=0.01, input_size=(256, 256))
+    defaults = dict(target_macs=0.5, start=0.0, end=0.5, every=0.01, input_size=(256, 256),
+                    normalize=None, target_latency=None)
 
     def check(self, s) -> None:
         if s.granularity != 'channel':
@@ -39,7 +47,20 @@ class ProgressiveChannels(Method):
         check_target_macs(t, 'progressive')
         check_window(p, 'progressive')
         check_input_size(p['input_size'], 'progressive')
-        channel_score(s.channel_score)  # a ValueError names the registered ones
+        score = channel_score(s.channel_score)  # a ValueError names the registered ones
+        norm = p['normalize']
+        if norm not in NORMALIZE:
+            raise ValueError(f"colt.progressive.normalize must be one of {list(NORMALIZE)}, "
+                             f"got {norm!r}")
+        t = p['target_latency']
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))
+                              or not 0.0 < t < 1.0):
+            raise ValueError(f'colt.progressive.target_latency must be in (0, 1) or None, got '
+                             f'{t!r}: e.g. target_latency=0.45 keeps 45% of the modelled time')
+        if norm is not None and getattr(score, 'per_macs', False):
+            raise ValueError(f"channel_score={s.channel_score!r} is already divided by its "
+                             f"MACs: with colt.progressive.normalize={norm!r} use the score "
+                             f"without '_macs' (e.g. 'fisher')")
 
     def find_mask(self, ctx, stages, rounds: List[dict]) -> Optional[str]:
         return None  # the final stage prunes (final_stage)
@@ -49,6 +70,7 @@ class ProgressiveChannels(Method):
         hook = dict(type='colt_det.ProgressiveChannelHook', target_macs=p['target_macs'],
                     start=p['start'], end=p['end'], every=p['every'], score=s.channel_score,
                     depth=s.channel_groups, divisor=s.channel_divisor,
-                    input_size=tuple(p['input_size']),
+                    input_size=tuple(p['input_size']), normalize=p['normalize'],
+                    target_latency=p['target_latency'],
                     out_mask=WorkDir.stage_mask(ctx.work.final_stage))
         return dict(hooks=[hook], own_mask=True, what='progressive channel pruning')
