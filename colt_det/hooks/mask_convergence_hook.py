@@ -4,10 +4,10 @@ from typing import List, Optional
 import torch
 from mmengine.hooks import Hook
 
-from ..core import PrunableSpec, Pruner, load_mask, model_weights, ones_mask
-from ..core.apply import unwrap
+from ..core import Pruner, model_weights
 from ..registry import HOOKS
-from ..runtime.checkpoints import load_state
+from .mask_hook import find_hook, mask_hook_of
+from .prune_hook import ColtPruneHook
 
 _STATE = 'colt_mask_convergence'  # the hook's key in the stage's MMEngine checkpoints
 INFO_KEY = 'colt/early_stop'  # message-hub info the stage's record (result.json) takes over
@@ -33,29 +33,23 @@ class MaskConvergenceHook(Hook):
     one does. What happened (distances, stop iteration) goes to the message hub under
     ``colt/early_stop``, which the stage record writes to ``result.json``.
 
+    The stage's mask is its :class:`~.mask_hook.ColtMaskHook`'s; the score, ratio, scope and
+    floor are its :class:`~.prune_hook.ColtPruneHook`'s (a pruner of its own: a data-driven
+    score observes training for each).
+
     Args:
-        prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
-        mask (str, optional): the stage's starting mask (None: nothing pruned yet).
-        prune_ratio (float): the stage's pruning ratio.
         interval (int): iterations between checks.
         eps (float): the distance below which the mask counts as unchanged.
         patience (int): checks in a row below ``eps`` before stopping.
-        scope, min_density, score, theta0: as the stage's pruning (``ColtPruneHook``).
     """
 
     priority = 'NORMAL'  # after ColtMaskHook (ABOVE_NORMAL) re-zeroed the pruned weights
 
-    def __init__(self, prunable: Optional[dict] = None, mask: Optional[str] = None,
-                 prune_ratio: float = 0.2, interval: int = 50, eps: float = 0.01,
-                 patience: int = 1, scope: str = 'global', min_density: float = 0.0,
-                 score: str = 'magnitude', theta0: Optional[str] = None) -> None:
-        self.spec = PrunableSpec.from_cfg(prunable)
-        self.mask_path = mask
-        self.ratio = prune_ratio
+    def __init__(self, interval: int = 50, eps: float = 0.01, patience: int = 1) -> None:
         self.interval = interval
         self.eps = eps
         self.patience = patience
-        self.pruner = Pruner(score, scope, min_density, theta0=lambda: load_state(theta0))
+        self.pruner: Optional[Pruner] = None
         self._score_state = None
         self.previous = None
         self.below = 0
@@ -63,10 +57,11 @@ class MaskConvergenceHook(Hook):
         self.distances: List[List[float]] = []  # [iteration, distance] per check
 
     def before_train(self, runner) -> None:
-        model = unwrap(runner.model)
-        self.start_mask = (load_mask(self.mask_path) if self.mask_path
-                           else ones_mask(model, self.spec.select(model)))
-        self.pruner.prepare(model, self.start_mask)
+        self.start_mask, _ = mask_hook_of(runner, 'colt_det.MaskConvergenceHook').stage(runner)
+        prune = _prune_hook_of(runner)
+        self.ratio = prune.ratio
+        self.pruner = prune.new_pruner(runner)
+        self.pruner.prepare(runner.model, self.start_mask)
         if self._score_state:
             self.pruner.load_state_dict(self._score_state)
         if self.stopped_at is not None:  # resumed after the stop: end at once
@@ -115,3 +110,11 @@ class MaskConvergenceHook(Hook):
         self.stopped_at = None if state['stopped_at'] is None else int(state['stopped_at'])
         self.distances = [[int(i), float(d)] for i, d in state['distances'].tolist()]
         self._score_state = state.get('score')
+
+
+def _prune_hook_of(runner) -> ColtPruneHook:
+    hook = find_hook(runner, ColtPruneHook)
+    if hook is not None:
+        return hook
+    raise ValueError('colt_det.MaskConvergenceHook stops a pruning stage: it needs the '
+                     "stage's colt_det.ColtPruneHook in custom_hooks")

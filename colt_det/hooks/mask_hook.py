@@ -1,5 +1,5 @@
 """ColtMaskHook: a stage trains theta0 under its mask, with pruned weights exactly zero."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -66,16 +66,20 @@ class ColtMaskHook(Hook):
         self.granularity = granularity
         self.depth = channel_depth
         self.mask: Dict[str, torch.Tensor] = {}
+        self.groups = None
         self.enforcer: Optional[MaskEnforcer] = None
 
-    def _prepare(self, runner) -> None:
-        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
-                             self.depth)
-        self.mask = broadcast_mask(mask)
-        self.enforcer = MaskEnforcer(unwrap(runner.model), self.mask)
+    def stage(self, runner) -> Tuple[Dict[str, torch.Tensor], Optional[list]]:
+        """(the stage's starting mask, its channel groups or None), read on first use."""
+        if self.enforcer is None:
+            mask, self.groups = stage_mask(runner.model, self.spec, self.granularity,
+                                           self.mask_path, self.depth)
+            self.mask = broadcast_mask(mask)
+            self.enforcer = MaskEnforcer(unwrap(runner.model), self.mask)
+        return self.mask, self.groups
 
     def before_train(self, runner) -> None:
-        self._prepare(runner)
+        self.stage(runner)
         model = unwrap(runner.model)
         resumed = runner.iter > 0
         if self.theta0_path and not resumed:
@@ -90,10 +94,29 @@ class ColtMaskHook(Hook):
     def before_val(self, runner) -> None:
         # runner.val()/test() without train(): still evaluate the masked model
         if self.enforcer is None:
-            self._prepare(runner)
+            self.stage(runner)
             apply_mask(unwrap(runner.model), self.mask)
 
     before_test = before_val
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self.enforcer.step()
+
+
+def find_hook(runner, cls):
+    """The run's hook of class ``cls`` (inside a ``ColtHook`` too), or None."""
+    for hook in runner.hooks:
+        for part in getattr(hook, 'parts', [hook]):
+            if isinstance(part, cls):
+                return part
+    return None
+
+
+def mask_hook_of(runner, asking: str) -> ColtMaskHook:
+    """The run's :class:`ColtMaskHook`; ``asking``, the hook that needs it, is named in the
+    ValueError when there is none."""
+    hook = find_hook(runner, ColtMaskHook)
+    if hook is not None:
+        return hook
+    raise ValueError(f'{asking} reads the stage mask from a colt_det.ColtMaskHook: add one '
+                     f'to custom_hooks (or use colt_det.ColtHook)')

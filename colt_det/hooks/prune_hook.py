@@ -4,11 +4,11 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
-from ..core import PrunableSpec, Pruner, broadcast_mask, model_weights, save_mask, sparsity
+from ..core import Pruner, broadcast_mask, model_weights, save_mask, sparsity
 from ..registry import HOOKS
 from ..runtime.checkpoints import load_state
 from ..runtime.faults import crash_point
-from .mask_hook import stage_mask
+from .mask_hook import mask_hook_of
 
 _STATE = 'colt_prune_score'  # a data-driven score's statistics in the stage's checkpoints
 
@@ -22,48 +22,45 @@ class ColtPruneHook(Hook):
     data-driven score (Taylor, Fisher) observes every batch; its statistics are part of the
     stage's checkpoints, so a resumed stage scores as an uninterrupted one.
 
+    The stage's mask, its channel groups and theta0 (for scores that need it) are the
+    :class:`~.mask_hook.ColtMaskHook`'s of the same run.
+
     Args:
-        prunable (dict): :class:`~colt_det.core.PrunableSpec` options.
-        mask (str, optional): the stage's starting mask (None: nothing pruned yet).
         prune_ratio (float): the fraction of the kept weights (channels) to prune.
         out_mask (str): where the pruned mask goes (never overwritten).
         scope (str): ``'global'`` or ``'layer'``.
-        granularity (str): ``'weight'`` or ``'channel'``.
         weight_score (str): a registered weight score (:mod:`colt_det.core.scores`).
-        channel_score (str): a registered channel score.
-        channel_depth (str): channels: ``'inner'`` or ``'deep'``.
-        channel_divisor (int): channels: every group keeps a multiple of this many.
+        channel_score (str): a registered channel score (a channel stage's).
         min_density (float): every layer keeps at least this fraction (the guard; 0: off).
-        theta0 (str, optional): the rewind point, for scores that need it (movement).
+        channel_divisor (int): channels: every group keeps a multiple of this many.
     """
 
     priority = 'ABOVE_NORMAL'  # its mask is written before the stage's result (NORMAL-LOW)
 
-    def __init__(self, prunable: Optional[dict] = None, mask: Optional[str] = None,
-                 prune_ratio: float = 0.2, out_mask: Optional[str] = None,
-                 scope: str = 'global', granularity: str = 'weight',
-                 weight_score: str = 'magnitude', channel_score: str = 'l1',
-                 min_density: float = 0.0, theta0: Optional[str] = None,
-                 channel_depth: str = 'inner', channel_divisor: int = 1) -> None:
-        self.spec = PrunableSpec.from_cfg(prunable)
-        self.mask_path = mask
+    def __init__(self, prune_ratio: float = 0.2, out_mask: Optional[str] = None,
+                 scope: str = 'global', weight_score: str = 'magnitude',
+                 channel_score: str = 'l1', min_density: float = 0.0,
+                 channel_divisor: int = 1) -> None:
         self.ratio = prune_ratio
         self.out_mask = out_mask
         self.scope = scope
-        self.granularity = granularity
-        self.score_name = channel_score if granularity == 'channel' else weight_score
+        self.scores = dict(weight=weight_score, channel=channel_score)
         self.min_density = min_density
-        self.theta0_path = theta0
-        self.depth = channel_depth
         self.divisor = channel_divisor
         self.pruner: Optional[Pruner] = None
         self._resumed_state: Optional[dict] = None
 
+    def new_pruner(self, runner) -> Pruner:
+        """A pruner of this stage's settings, for its mask hook's mask and groups (the early
+        stop builds its own, with its own statistics)."""
+        hook = mask_hook_of(runner, 'colt_det.ColtPruneHook')
+        _, groups = hook.stage(runner)
+        return Pruner(self.scores[hook.granularity], self.scope, self.min_density, groups,
+                      self.divisor, theta0=lambda: load_state(hook.theta0_path))
+
     def before_train(self, runner) -> None:
-        self.mask, groups = stage_mask(runner.model, self.spec, self.granularity,
-                                       self.mask_path, self.depth)
-        self.pruner = Pruner(self.score_name, self.scope, self.min_density, groups,
-                             self.divisor, theta0=lambda: load_state(self.theta0_path))
+        self.mask, _ = mask_hook_of(runner, 'colt_det.ColtPruneHook').stage(runner)
+        self.pruner = self.new_pruner(runner)
         self.pruner.prepare(runner.model, self.mask)  # a data-driven score observes training
         if self._resumed_state is not None:
             self.pruner.load_state_dict(self._resumed_state)

@@ -7,14 +7,14 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
-from ..core import PrunableSpec, sparsity
+from ..core import sparsity
 from ..core.apply import unwrap
 from ..registry import HOOKS
 from ..runtime.checkpoints import save_state
 from ..runtime.logging import progress
 from ..runtime.records import write_stage_record
 from .mask_convergence_hook import INFO_KEY as EARLY_STOP
-from .mask_hook import stage_mask
+from .mask_hook import mask_hook_of
 
 _STATE = 'colt_stage_seconds'  # training time before the checkpoint (a resumed stage adds on)
 
@@ -30,11 +30,10 @@ class StageRecordHook(Hook):
     ``seconds`` is the training time of the stage, the runs before a kill included (it is kept
     in the stage's checkpoints), from when its Runner started being built.
 
+    The recorded sparsity is the stage's mask's (its :class:`~.mask_hook.ColtMaskHook`'s).
+
     Args:
         out_result (str): the record (``result.json``).
-        prunable (dict): :class:`~colt_det.core.PrunableSpec` options (the recorded sparsity).
-        mask (str, optional): the stage's mask (None: nothing pruned).
-        granularity (str): ``'weight'`` or ``'channel'`` (``channel_depth``: which channels).
         out_state (str, optional): write the trained state here (late rewinding: theta0).
         progress_interval (int): print ``iter i/n, loss, ETA`` every this many iterations
             (0: never).
@@ -45,16 +44,10 @@ class StageRecordHook(Hook):
 
     priority = 'LOW'  # after the mask and pruning hooks: the record is the stage's last file
 
-    def __init__(self, out_result: Optional[str] = None, prunable: Optional[dict] = None,
-                 mask: Optional[str] = None, granularity: str = 'weight',
-                 channel_depth: str = 'inner',
-                 out_state: Optional[str] = None, progress_interval: int = 0,
-                 stage_name: str = 'stage', started_at: Optional[float] = None) -> None:
+    def __init__(self, out_result: Optional[str] = None, out_state: Optional[str] = None,
+                 progress_interval: int = 0, stage_name: str = 'stage',
+                 started_at: Optional[float] = None) -> None:
         self.out_result = out_result
-        self.spec = PrunableSpec.from_cfg(prunable)
-        self.mask_path = mask
-        self.granularity = granularity
-        self.depth = channel_depth
         self.out_state = out_state
         self.progress_interval = progress_interval
         self.stage_name = stage_name
@@ -101,8 +94,7 @@ class StageRecordHook(Hook):
             save_state(self.out_state, unwrap(runner.model))
         stats = getattr(runner.train_dataloader.dataset, 'stats', None)
         early = runner.message_hub.get_info(EARLY_STOP)
-        mask, _ = stage_mask(runner.model, self.spec, self.granularity, self.mask_path,
-                             self.depth)
+        mask, _ = mask_hook_of(runner, 'colt_det.StageRecordHook').stage(runner)
         self._write(runner, sparsity=sparsity(mask).overall, iters=runner.iter,
                     **({'partition_stats': stats} if stats else {}),
                     **({'early_stop': early} if early else {}),

@@ -196,6 +196,9 @@ class ColtSettings:
             if not method.rounds:
                 raise ValueError(f"colt.early_stop stops the rounds of 'colt' and 'imp', not "
                                  f"method={self.method!r}: drop it")
+            if self.granularity != 'weight':
+                raise ValueError("colt.early_stop compares weight masks: drop it for "
+                                 "granularity='channel'")
             es = self.early_stop_options
             _check_int('early_stop.interval', es['interval'], 1)
             _check_int('early_stop.patience', es['patience'], 1)

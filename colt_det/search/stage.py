@@ -3,8 +3,9 @@
 Every stage is an ordinary MMEngine training run in its own folder: the search's config with the
 ``colt`` block replaced by the stage's hooks (:mod:`colt_det.hooks`), restricted to a
 partition's classes (partition stages), with the final schedule (the final stage), a short
-dense schedule (late rewinding) or the round schedule. :func:`stage_cfg` builds that config and
-nothing else, so it is tested without training; :class:`StageRunner` trains it.
+dense schedule (late rewinding) or the round schedule. :func:`stage_spec` says what its hooks do
+(one frozen record), :func:`stage_cfg` builds that config and nothing else, so both are tested
+without training; :class:`StageRunner` trains it.
 """
 import copy
 import os
@@ -17,8 +18,8 @@ from typing import Callable, List, Optional
 
 from mmengine.config import Config
 
-from ..hooks.colt_hook import stage_hooks
 from ..hooks.record_hook import StageRecordHook
+from ..hooks.stage_spec import EarlyStopSpec, MaskSpec, PruneSpec, RecordSpec, StageSpec
 from ..runtime.logging import progress
 from ..runtime.records import StageRecord
 from ..runtime.runner import (
@@ -82,25 +83,10 @@ def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
         out.default_hooks.checkpoint = dict(type='CheckpointHook', interval=k + 1,
                                             by_epoch=False)
     # a method's hooks first: a mask they write is written before the stage's result
-    hooks = [dict(h) for h in stage.hooks]
-    hooks += stage_hooks(
-        prunable=s.prunable, mask=stage.mask, theta0=work.theta_init if rewind else work.theta0,
-        out_state=work.theta0 if rewind else None,
-        prune_ratio=s.prune_ratio if stage.prune else None, prune_scope=s.prune_scope,
-        granularity=s.granularity, channel_score=s.channel_score, weight_score=s.weight_score,
-        min_density=s.min_density, channel_depth=s.channel_groups,
-        channel_divisor=s.channel_divisor,
-        out_mask=WorkDir.stage_mask(stage.dir) if stage.prune else None,
-        out_result=WorkDir.stage_result(stage.dir), progress_interval=s.progress_interval,
-        seed=s.seed, stage_name=osp.relpath(stage.dir, work.root))
+    hooks = [dict(h) for h in stage.hooks] + stage_spec(s, work, stage).hooks()
     if stage.kind == 'final' and s.distill:  # the final training learns from the teacher
         hooks.append(dict(type='colt_det.DistillHook', **s.distill))
-    es = s.early_stop_options
-    if stage.prune and es and s.granularity == 'weight':
-        hooks.append(dict(type='colt_det.MaskConvergenceHook', prunable=s.prunable,
-                          mask=stage.mask, prune_ratio=s.prune_ratio, interval=es['interval'],
-                          eps=es['eps'], patience=es['patience'], scope=s.prune_scope,
-                          min_density=s.min_density, score=s.weight_score, theta0=work.theta0))
+    if any(h['type'] == 'colt_det.MaskConvergenceHook' for h in hooks):
         _stoppable(out.train_cfg)
     out.custom_hooks = list(out.get('custom_hooks', [])) + hooks
     if (out.get('visualizer') or {}).get('vis_backends'):
@@ -108,6 +94,24 @@ def stage_cfg(cfg: Config, settings: ColtSettings, work: WorkDir, task: Task,
                                                     osp.basename(work.root),
                                                     osp.relpath(stage.dir, work.root))
     return out
+
+
+def stage_spec(s: ColtSettings, work: WorkDir, stage: Stage) -> StageSpec:
+    """What the hooks of ``stage`` do (:class:`~colt_det.hooks.stage_spec.StageSpec`)."""
+    rewind = stage.kind == 'rewind'
+    prune = early = None
+    if stage.prune:
+        prune = PruneSpec(s.prune_ratio, WorkDir.stage_mask(stage.dir), s.prune_scope,
+                          s.weight_score, s.channel_score, s.min_density, s.channel_divisor)
+        if s.early_stop_options:
+            es = s.early_stop_options
+            early = EarlyStopSpec(es['interval'], es['eps'], es['patience'])
+    return StageSpec(
+        mask=MaskSpec(s.prunable, stage.mask, work.theta_init if rewind else work.theta0,
+                      s.granularity, s.channel_groups),
+        record=RecordSpec(WorkDir.stage_result(stage.dir), work.theta0 if rewind else None,
+                          s.progress_interval, osp.relpath(stage.dir, work.root)),
+        prune=prune, early_stop=early, seed=s.seed)
 
 
 def _stoppable(train_cfg) -> None:

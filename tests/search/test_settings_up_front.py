@@ -46,6 +46,9 @@ train = load_tool('train').main
     # 6. a divisor wider than every layer: a whole round trained before, pruning nothing
     (['colt.granularity=channel', 'colt.prune_scope=layer', 'colt.channel_divisor=1000'],
      'colt.channel_divisor=1000 is wider than every channel group'),
+    # 7. an early stop a channel search used to ignore without a word
+    (['colt.granularity=channel', "colt['early_stop'] = dict(interval=2)"],
+     "colt.early_stop compares weight masks: drop it for granularity='channel'"),
 ])
 def test_a_bad_setting_is_one_line_before_any_write(cls_data, tmp_path, capsys, options,
                                                     message):
