@@ -25,6 +25,9 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
                       GroupFisher's Fisher importance per MAC (``'fisher_macs'``)
     progressive-fisher-raw ... by Fisher importance without the MACs normalisation
     progressive-distill    progressive-fisher, distilled from dense as oneshot-l1bn-distill
+    progressive-macs       progressive-distill ranked by Fisher importance per MAC a block
+                      saves at the level's input size (``normalize='macs'``; fisher_macs
+                      divides by the MACs at the training input instead)
     progressive-latency    progressive-distill ranked by Fisher importance per *time* saved:
                       ``normalize='latency'``, a block's cost its layers' measured time on this
                       CPU at the level's input size (``colt_det.core.latency``)
@@ -95,6 +98,8 @@ LATENCY_TARGET = 0.45  # of the modelled time (progressive-latency-target)
 PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
                'progressive-fisher-raw': dict(channel_score='fisher'),
                'progressive-distill': dict(channel_score='fisher_macs', distill=True),
+               'progressive-macs': dict(channel_score='fisher', distill=True,
+                                        progressive=dict(normalize='macs')),
                'progressive-latency': dict(channel_score='fisher', distill=True,
                                            progressive=dict(normalize='latency')),
                'progressive-latency-target': dict(
@@ -107,7 +112,8 @@ METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 
 SCRATCH_FROM = ('progressive-distill', 'progressive-fisher', 'oneshot-l1bn')
 OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn', 'oneshot-l1bn-distill',
        'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill',
-       'progressive-latency', 'progressive-latency-target')  # colt_det's own
+       'progressive-macs', 'progressive-latency',
+       'progressive-latency-target')  # colt_det's own
 INPUT = (128, 128)  # the det-hard detector's test scale
 
 

@@ -146,6 +146,11 @@ def gen_summary(name: str) -> str:
     return _code(format_summary(load(name)))
 
 
+def gen_latency_model(name: str) -> str:
+    import latency_model
+    return latency_model.table(load(name))
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f'{v:.4g}'
@@ -170,6 +175,7 @@ GENERATORS: Dict[str, Callable[..., str]] = {
     'early_stop.distances': gen_early_stop,
     'ticket_size.table': gen_ticket_size,
     'summary': gen_summary,
+    'latency_model.table': gen_latency_model,
 }
 
 

@@ -38,6 +38,22 @@ def _fit(x, y):
     return a, b, [abs(a + b * u - v) / v for u, v in zip(x, y)]
 
 
+def table(result: dict) -> str:
+    """The two fits side by side (the docs' table)."""
+    rows = ['| predictor | mean relative error | max relative error | intercept ms |',
+            '|---|---|---|---|']
+    names = dict(macs='MACs (whole detector)', table_ms='latency table (ms)')
+    for key, f in result['fits'].items():
+        rows.append(f"| {names.get(key, key)} | {100 * f['mean_rel_error']:.1f}% | "
+                    f"{100 * f['max_rel_error']:.1f}% | {f['intercept_ms']:.1f} |")
+    dense = result['rows'][0]
+    rows.append(f"\n{len(result['rows']) - 1} random architectures and dense "
+                f"({dense['measured_ms']:.1f} ms) at {result['input_size'][1]} x "
+                f"{result['input_size'][0]}, {result['device']['threads']} threads; the "
+                f"table took {result['table_seconds']:g} s to measure.")
+    return '\n'.join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--archs', type=int, default=16)
@@ -114,9 +130,7 @@ def main() -> None:
                   device=dict(cpu=platform.machine(), threads=torch.get_num_threads(),
                               torch=torch.__version__))
     atomic_write_json(args.out, result)
-    for key, f in fits.items():
-        print(f"{key}: mean relative error {f['mean_rel_error']:.3f}, max "
-              f"{f['max_rel_error']:.3f} (intercept {f['intercept_ms']:.1f} ms)")
+    print(table(result))
     print(f'JSON: {args.out}')
 
 
