@@ -1,5 +1,5 @@
 """One frozen spec per stage (``colt_det.hooks.stage_spec``): the hooks are built from it, the
-stage's mask is read (and its channel groups traced) once, by the mask hook."""
+stage's mask is read and checked once, by the mask hook."""
 import dataclasses
 import os.path as osp
 
@@ -35,10 +35,11 @@ def test_a_stage_spec_is_frozen_and_builds_the_hooks_in_order():
         StageSpec.from_flat(pruning=0.3)
 
 
-def test_a_channel_stage_reads_its_mask_and_traces_its_groups_once(cls_data, tmp_path,
+def test_a_channel_stage_reads_and_checks_its_mask_once(cls_data, tmp_path,
                                                                    monkeypatch):
-    """Pruning, record and early-stop hooks ask the mask hook: one ``masked_params`` (mask
-    file + channel-graph trace) per stage, where each hook used to read its own."""
+    """Pruning, record and early-stop hooks ask the mask hook: the mask file is read and
+    checked against the prunable set (``stage_mask`` -> ``masked_params``) once per stage,
+    where each hook used to read its own."""
     from colt_det.hooks import mask_hook
     from colt_det.search import ColtSearch
     calls = []
