@@ -138,8 +138,13 @@ class LatencyTable:
                     element_ms=self.element_ms)
 
     @classmethod
-    def from_state(cls, state: dict) -> 'LatencyTable':
-        return cls({n: tuple(v) for n, v in state['grids'].items()}, state['element_ms'])
+    def from_state(cls, state: dict, source: str = 'the checkpoint') -> 'LatencyTable':
+        """The table of :meth:`state_dict` (a ValueError naming ``source`` if it is not one)."""
+        try:
+            return cls({n: tuple(v) for n, v in state['grids'].items()}, state['element_ms'])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ValueError(f'{source} holds no latency table (grids, element_ms): pass the '
+                             f"latency_table.json a latency-aware stage wrote") from None
 
 
 def _monotone(ms: List[List[float]]) -> List[List[float]]:

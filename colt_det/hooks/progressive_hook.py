@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from ..core import MaskEnforcer, Pruner, broadcast_mask, model_weights, ones_mask, save_mask
 from ..core.apply import unwrap
 from ..core.channels import channel_keep, channel_mask, channel_param_names
+from ..core.io import atomic_write_json, read_json
 from ..core.latency import LatencyTable, latency_fraction
 from ..core.prunable import channel_cost, channel_groups
 from ..core.schedule import cubic_sparsity, schedule_steps
@@ -49,6 +50,9 @@ class ProgressiveChannelHook(Hook):
         normalize (str, optional): ``None`` (rank by the score), ``'macs'`` or ``'latency'``.
         target_latency (float, optional): also prune until the modelled time (the latency
             table's) is at most this fraction of dense's, on the same cubic schedule.
+        latency_table (str, optional): a table an earlier stage wrote (``out_table``), used
+            instead of timing the layers again (the same table: the same ranking).
+        out_table (str, optional): where the measured table is written (never overwritten).
         out_mask (str, optional): where the final mask is written.
     """
 
@@ -57,8 +61,8 @@ class ProgressiveChannelHook(Hook):
     def __init__(self, target_macs: float = 0.5, start=0.0, end=0.5, every=0.01,
                  score: str = 'fisher_macs', depth: str = 'deep', divisor: int = 8,
                  input_size: Sequence[int] = (256, 256), normalize: Optional[str] = None,
-                 target_latency: Optional[float] = None,
-                 out_mask: Optional[str] = None) -> None:
+                 target_latency: Optional[float] = None, latency_table: Optional[str] = None,
+                 out_table: Optional[str] = None, out_mask: Optional[str] = None) -> None:
         self.target = target_macs
         self.target_latency = target_latency
         self.window = (start, end, every)
@@ -67,6 +71,8 @@ class ProgressiveChannelHook(Hook):
         self.divisor = max(1, divisor)
         self.input_size = tuple(input_size)
         self.normalize = normalize
+        self.latency_table = latency_table
+        self.out_table = out_table
         self.out_mask = out_mask
         self.mask = None
         self.table = None  # the LatencyTable (normalize='latency'), measured once
@@ -81,8 +87,7 @@ class ProgressiveChannelHook(Hook):
         self.cost = channel_cost(model, self.depth, self.input_size, self.groups)
         timed = self.normalize == 'latency' or self.target_latency is not None
         if timed and self.table is None and runner.rank == 0:
-            runner.logger.info('[colt] progressive: timing the layers for the latency table')
-            self.table = LatencyTable.measure(self.cost, self.divisor)
+            self.table = self._new_table(runner)
         if self.table is not None:
             self.table.check_fits(self.cost)
         if self.mask is None:  # a fresh stage; a resumed one restored its mask
@@ -139,6 +144,16 @@ class ProgressiveChannelHook(Hook):
             keeps[best][torch.sort(s, stable=True).indices[:self.divisor]] = False
             kept[best] -= self.divisor
         return channel_mask(self.mask, self.groups, keeps)
+
+    def _new_table(self, runner) -> LatencyTable:
+        """The given table, or the layers timed now (and written to ``out_table``)."""
+        if self.latency_table:
+            return LatencyTable.from_state(read_json(self.latency_table), self.latency_table)
+        runner.logger.info('[colt] progressive: timing the layers for the latency table')
+        table = LatencyTable.measure(self.cost, self.divisor)
+        if self.out_table and not osp.exists(self.out_table):
+            atomic_write_json(self.out_table, table.state_dict(), overwrite=False)
+        return table
 
     def _saved(self, kept: List[int]) -> Optional[List[float]]:
         """What one more block of each group would save (``normalize``), else None."""

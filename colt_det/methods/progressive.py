@@ -1,5 +1,6 @@
 """Progressive channel pruning: a slim detector found inside one training run (GroupFisher's
 recipe, Liu et al. ICML 2021), its channels removed while the final stage trains."""
+import os.path as osp
 from typing import List, Optional
 
 from ..core.channel_cost import check_input_size, check_target_macs
@@ -31,13 +32,16 @@ class ProgressiveChannels(Method):
     or the time on this machine's CPU, that removing it saves at ``input_size``:
     latency-aware pruning, :mod:`colt_det.core.latency`; with a score that is not already
     divided by its cost, e.g. ``channel_score='fisher'``); ``target_latency`` (optional, in
-    (0, 1)): prune on until the modelled time is at most this fraction of dense's too.
+    (0, 1)): prune on until the modelled time is at most this fraction of dense's too;
+    ``latency_table`` (optional): the ``latency_table.json`` an earlier run's final stage wrote,
+    instead of timing the layers again (a measured table differs from run to run with the
+    machine's timing noise; the same table gives the same ranking).
     """
 
     supports_channels = True
     option = 'progressive'
     defaults = dict(target_macs=0.5, start=0.0, end=0.5, every=0.01, input_size=(256, 256),
-                    normalize=None, target_latency=None)
+                    normalize=None, target_latency=None, latency_table=None)
 
     def check(self, s) -> None:
         if s.granularity != 'channel':
@@ -57,6 +61,11 @@ class ProgressiveChannels(Method):
                               or not 0.0 < t < 1.0):
             raise ValueError(f'colt.progressive.target_latency must be in (0, 1) or None, got '
                              f'{t!r}: e.g. target_latency=0.45 keeps 45% of the modelled time')
+        table = p['latency_table']
+        if table is not None and not (isinstance(table, str) and osp.isfile(table)):
+            raise ValueError(f'colt.progressive.latency_table {table!r} is not a file: pass '
+                             f"the latency_table.json of an earlier run's final stage, or "
+                             f'drop it to time the layers')
         if norm is not None and getattr(score, 'per_macs', False):
             raise ValueError(f"channel_score={s.channel_score!r} is already divided by its "
                              f"MACs: with colt.progressive.normalize={norm!r} use the score "
@@ -71,6 +80,7 @@ class ProgressiveChannels(Method):
                     start=p['start'], end=p['end'], every=p['every'], score=s.channel_score,
                     depth=s.channel_groups, divisor=s.channel_divisor,
                     input_size=tuple(p['input_size']), normalize=p['normalize'],
-                    target_latency=p['target_latency'],
+                    target_latency=p['target_latency'], latency_table=p['latency_table'],
+                    out_table=WorkDir.stage_latency_table(ctx.work.final_stage),
                     out_mask=WorkDir.stage_mask(ctx.work.final_stage))
         return dict(hooks=[hook], own_mask=True, what='progressive channel pruning')

@@ -81,6 +81,12 @@ class WorkDir:
         return osp.join(stage_dir, 'mask.safetensors')
 
     @staticmethod
+    def stage_latency_table(stage_dir: str) -> str:
+        """The latency table a latency-aware progressive stage measured (its hook writes it
+        once; ``colt.progressive.latency_table`` reuses it)."""
+        return osp.join(stage_dir, 'latency_table.json')
+
+    @staticmethod
     def stage_result(stage_dir: str) -> str:
         """The record a stage writes last: metrics, then ``seconds`` (the stage's commit)."""
         return osp.join(stage_dir, 'result.json')

@@ -160,3 +160,39 @@ def test_a_latency_target_prunes_until_the_modelled_time_is_reached():
     assert widths[1] < 32  # the slow group lost channels
     # and not one block more than the goal needed
     assert latency_fraction(hook.table, hook.cost, [widths[0], widths[1] + 8]) > 0.8
+
+
+def test_a_measured_table_is_written_once_and_a_given_one_is_used_instead_of_timing(
+        tmp_path, monkeypatch):
+    """A fresh latency-aware stage writes its table (never over an existing file); a stage
+    given that file ranks with it and times nothing; a file that is no table is one line."""
+    import logging
+    from types import SimpleNamespace
+
+    from colt_det.hooks import progressive_hook
+    from colt_det.hooks.progressive_hook import ProgressiveChannelHook
+    net = _net()
+    cost, groups = _cost(net)
+    monkeypatch.setattr(progressive_hook, 'channel_groups', lambda model, depth: groups)
+    monkeypatch.setattr(progressive_hook, 'channel_cost', lambda *a: cost)
+    runner = SimpleNamespace(model=net, max_iters=10, rank=0, logger=logging.getLogger('t'))
+    out = tmp_path / 'latency_table.json'
+    first = ProgressiveChannelHook(divisor=8, normalize='latency', out_table=str(out))
+    first.before_train(runner)
+    assert out.exists()
+    written = out.read_bytes()
+    again = ProgressiveChannelHook(divisor=8, normalize='latency', out_table=str(out))
+    again.before_train(runner)
+    assert out.read_bytes() == written  # never overwritten
+
+    def measure(*a, **k):
+        raise AssertionError('measured again')
+    monkeypatch.setattr(LatencyTable, 'measure', measure)
+    given = ProgressiveChannelHook(divisor=8, normalize='latency', latency_table=str(out))
+    given.before_train(runner)
+    assert given.table.state_dict() == first.table.state_dict()
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"rows": []}')
+    with pytest.raises(ValueError, match='bad.json holds no latency table'):
+        ProgressiveChannelHook(divisor=8, normalize='latency',
+                               latency_table=str(bad)).before_train(runner)
