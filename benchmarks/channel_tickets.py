@@ -31,6 +31,8 @@ compression levels are MACs of the backbone + neck (``--levels``, fractions of d
     progressive-latency    progressive-distill ranked by Fisher importance per *time* saved:
                       ``normalize='latency'``, a block's cost its layers' measured time on this
                       CPU at the level's input size (``colt_det.core.latency``)
+    progressive-latency-16 ... widths a multiple of 16 (``channel_divisor=16``: this CPU's
+                      vector width in floats; a width of 8 more costs it no time)
     progressive-latency-target   ... pruned on until the modelled time is at most
                       ``LATENCY_TARGET`` of dense's too (``target_latency``: fewer MACs than
                       the level where time needs it)
@@ -102,6 +104,9 @@ PROGRESSIVE = {'progressive-fisher': dict(channel_score='fisher_macs'),
                                         progressive=dict(normalize='macs')),
                'progressive-latency': dict(channel_score='fisher', distill=True,
                                            progressive=dict(normalize='latency')),
+               'progressive-latency-16': dict(channel_score='fisher', distill=True,
+                                              channel_divisor=16,
+                                              progressive=dict(normalize='latency')),
                'progressive-latency-target': dict(
                    channel_score='fisher', distill=True,
                    progressive=dict(normalize='latency', target_latency=LATENCY_TARGET))}
@@ -112,7 +117,7 @@ METHODS = list(ROUND_METHODS) + list(ONE_SHOT) + list(PROGRESSIVE) + ['random', 
 SCRATCH_FROM = ('progressive-distill', 'progressive-fisher', 'oneshot-l1bn')
 OWN = ('channel-colt-N2', 'channel-imp', 'oneshot-l1', 'oneshot-l1bn', 'oneshot-l1bn-distill',
        'progressive-fisher', 'progressive-fisher-raw', 'progressive-distill',
-       'progressive-macs', 'progressive-latency',
+       'progressive-macs', 'progressive-latency', 'progressive-latency-16',
        'progressive-latency-target')  # colt_det's own
 INPUT = (128, 128)  # the det-hard detector's test scale
 
