@@ -124,8 +124,9 @@ class ProgressiveChannelHook(Hook):
         keeps = [channel_keep(self.mask, g).clone() for g in self.groups]
         scores = [self.pruner.score(weights, g).float() for g in self.groups]
         kept = [int(k.sum()) for k in keeps]
+        dense_ms = self.table.ms(self.cost) if goal_ms is not None else None  # once per step
         while self.cost.fraction(kept) > goal or (
-                goal_ms is not None and latency_fraction(self.table, self.cost, kept) > goal_ms):
+                goal_ms is not None and self.table.ms(self.cost, kept) > goal_ms * dense_ms):
             best, best_value = None, None
             saved = self._saved(kept)
             for i, (k, s) in enumerate(zip(keeps, scores)):
